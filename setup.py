@@ -1,17 +1,12 @@
-"""Map the repository's top-level folders onto the ``swarmconf`` import prefix.
+"""Packaging: one distribution, ``swarm-conformance``, with one import package, ``swarmconf``.
 
-``clusters/`` is imported as ``swarmconf.clusters``, ``fixtures/`` as ``swarmconf.fixtures`` and so on;
+The folders the design names at the top level (``clusters/``, ``fixtures/``, ``reports/``,
+``reference/``) are sub-packages of ``swarmconf`` through symlinks in ``swarmconf/`` (``swarmconf/clusters
+-> ../clusters`` …): no folder name can clash with an installed distribution (there is a PyPI package
+called ``fixtures``), and every tool -- Python, mypy, the packaging -- sees the same module names.
 ``suites/`` and ``tests/`` stay test folders that pytest collects from the repository root.
 """
+
 from setuptools import find_packages, setup
 
-MAPPED_FOLDERS = ("clusters", "fixtures", "reports", "reference")
-
-packages = ["swarmconf"] + [f"swarmconf.{sub}" for sub in find_packages("swarmconf")]
-package_dir = {"swarmconf": "swarmconf"}
-for folder in MAPPED_FOLDERS:
-    packages.append(f"swarmconf.{folder}")
-    package_dir[f"swarmconf.{folder}"] = folder
-    packages += [f"swarmconf.{folder}.{sub}" for sub in find_packages(folder)]
-
-setup(packages=packages, package_dir=package_dir, include_package_data=True)
+setup(packages=["swarmconf", *(f"swarmconf.{p}" for p in find_packages("swarmconf"))])

@@ -2,12 +2,17 @@
 
 :func:`connect` builds API clients from a kubeconfig file and optional context; :class:`Kube` holds them
 and offers the few generic operations everything else builds on: apply manifests (server-side apply),
-delete, get, list. Errors from the kubernetes client are translated once into :class:`KubeError`.
+create, patch, delete, get, list, patch labels, pod logs; and the streaming calls (exec in a pod, a
+socket to a pod's port, a GET through the API server's service proxy). Errors from the kubernetes client
+are translated once into :class:`KubeError`.
+
+Streaming calls of the kubernetes client swap the ``ApiClient``'s request function while they connect, so
+each one here gets its own ``ApiClient`` (sharing the configuration) and never disturbs concurrent calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +21,16 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+from kubernetes.stream import portforward, stream
 
 FIELD_MANAGER = "swarm-conformance"
+
+#: Patch flavours accepted by :meth:`Kube.patch`, by their content type.
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+}
 
 
 class KubeError(RuntimeError):
@@ -30,6 +43,15 @@ class KubeError(RuntimeError):
 
 class KubeconfigError(KubeError):
     """The kubeconfig is missing, unreadable or has no such context."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in a container returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 @dataclass
@@ -86,6 +108,46 @@ class Kube:
             applied.append(out.to_dict())
         return applied
 
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create one object (it must not exist yet); return it as the API server stored it."""
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        try:
+            return res.create(body=obj, namespace=meta.get("namespace")).to_dict()
+        except ApiException as exc:
+            name = meta.get("name") or meta.get("generateName")
+            raise KubeError(f"create {obj['kind']}/{name}: {exc.reason}: {exc.body}", exc.status) from exc
+
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        body: Any,
+        *,
+        namespace: str | None = None,
+        patch_type: str = "merge",
+    ) -> dict[str, Any]:
+        """Patch one object; ``patch_type`` is ``merge``, ``json`` (RFC 6902) or ``strategic``."""
+        res = self.resource(api_version, kind)
+        try:
+            out = res.patch(body=body, name=name, namespace=namespace, content_type=PATCH_TYPES[patch_type])
+        except ApiException as exc:
+            raise KubeError(f"patch {kind}/{name}: {exc.reason}: {exc.body}", exc.status) from exc
+        return out.to_dict()
+
+    def logs(self, pod: str, namespace: str, *, container: str | None = None, since_seconds: int | None = None) -> str:
+        """The current log of one pod's container ("" when the container has not started)."""
+        kwargs: dict[str, Any] = {"container": container} if container else {}
+        if since_seconds is not None:
+            kwargs["since_seconds"] = since_seconds
+        try:
+            return str(self.core.read_namespaced_pod_log(pod, namespace, **kwargs))
+        except ApiException as exc:
+            if exc.status == 400 and "ContainerCreating" in str(exc.body):
+                return ""
+            raise KubeError(f"logs of pod {namespace}/{pod}: {exc.reason}: {exc.body}", exc.status) from exc
+
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete one object (background propagation). Returns False if it did not exist."""
         res = self.resource(api_version, kind)
@@ -117,6 +179,72 @@ class Kube:
         except ApiException as exc:
             raise KubeError(f"list {kind}: {exc.reason}", exc.status) from exc
         return [item.to_dict() for item in out.items]
+
+    def label(
+        self, api_version: str, kind: str, name: str, labels: dict[str, str | None], namespace: str | None = None
+    ) -> None:
+        """Merge-patch labels onto one object (``None`` removes a label)."""
+        res = self.resource(api_version, kind)
+        body = {"metadata": {"labels": labels}}
+        try:
+            res.patch(name=name, namespace=namespace, body=body, content_type="application/merge-patch+json")
+        except ApiException as exc:
+            raise KubeError(f"label {kind}/{name}: {exc.reason}", exc.status) from exc
+
+    def _stream_core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(client.ApiClient(self.api_client.configuration))
+
+    def exec(
+        self, pod: str, namespace: str, command: Sequence[str], *, container: str | None = None, timeout: float = 60
+    ) -> ExecResult:
+        """Run ``command`` in a pod's container and wait (at most ``timeout`` s) for it to finish."""
+        try:
+            resp = stream(
+                self._stream_core().connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=[*command],
+                container=container,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+        except ApiException as exc:
+            raise KubeError(f"exec in pod {namespace}/{pod}: {exc.reason}: {exc.body}", exc.status) from exc
+        try:
+            resp.run_forever(timeout=timeout)
+            if resp.is_open():
+                raise KubeError(f"exec in pod {namespace}/{pod} did not finish within {timeout}s: {command}")
+            stdout, stderr = resp.read_stdout() or "", resp.read_stderr() or ""
+            return ExecResult(returncode=int(resp.returncode or 0), stdout=stdout, stderr=stderr)
+        finally:
+            resp.close()
+
+    def pod_socket(self, pod: str, namespace: str, port: int) -> Any:
+        """A connected socket-like object to ``port`` of a pod (a port-forward over the API server)."""
+        try:
+            forward = portforward(
+                self._stream_core().connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
+            )
+        except ApiException as exc:
+            raise KubeError(f"port-forward to {namespace}/{pod}:{port}: {exc.reason}", exc.status) from exc
+        return forward.socket(port)
+
+    def service_proxy_get(self, namespace: str, service: str, port: int | str, path: str) -> tuple[int, str]:
+        """GET ``path`` on a Service through the API server's service proxy; returns (status, body)."""
+        core = client.CoreV1Api(self.api_client)
+        try:
+            resp = core.connect_get_namespaced_service_proxy_with_path(
+                f"{service}:{port}", namespace, path.lstrip("/"), _preload_content=False
+            )
+        except ApiException as exc:
+            if exc.status:  # an HTTP answer (from the Service or from the proxy): the caller judges it
+                return exc.status, exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body or "")
+            raise KubeError(f"service proxy GET {namespace}/{service}:{port}{path}: {exc.reason}", exc.status) from exc
+        response: Any = resp  # a urllib3 response, typed loosely by the client
+        return int(response.status), response.data.decode()
 
 
 def connect(kubeconfig: Path | str | None = None, context: str | None = None) -> Kube:

@@ -1,0 +1,163 @@
+"""Go binaries built from the Go module proxy: Kubernetes, kind, etcd, CoreDNS, local-path-provisioner.
+
+Modules whose ``go.mod`` has relative replace directives (Kubernetes, etcd) cannot be ``go install``-ed;
+they are built through a generated *wrapper module* that requires them and, for Kubernetes, replaces every
+``k8s.io/<staging>`` module with its published ``v0.<minor>.<patch>``. All builds are static
+(``CGO_ENABLED=0``) and ``-trimpath``; Go's own module and build caches make a rebuild cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from .. import versions
+from ..proc import run
+
+KUBE_COMMANDS = (
+    "kubeadm",
+    "kubelet",
+    "kubectl",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+)
+# A build date fixed per version keeps the binaries reproducible (and Go's link cache warm).
+KUBE_BUILD_DATE = "2026-01-01T00:00:00Z"
+
+
+def go_env() -> dict[str, str]:
+    """Environment for every Go build: static binaries, module mode, no VCS stamping."""
+    return {"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod -buildvcs=false", "GOTOOLCHAIN": "local"}
+
+
+def module_dir(module: str, version: str, log: Path) -> Path:
+    """Download ``module@version`` into the module cache and return its (read-only) directory."""
+    out = run(["go", "mod", "download", "-json", f"{module}@{version}"], what=f"download {module}", log=log)
+    return Path(json.loads(out)["Dir"])
+
+
+def kube_ldflags(version: str) -> str:
+    """The version stamps ``hack/lib/version.sh`` sets, on both packages that carry them."""
+    major, minor, _ = version.split(".")
+    flags = ["-s", "-w"]
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {pkg}.gitVersion=v{version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitCommit=0000000000000000000000000000000000000000",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.buildDate={KUBE_BUILD_DATE}",
+        ]
+    return " ".join(flags)
+
+
+def kube_wrapper_gomod(version: str, upstream_gomod: str) -> str:
+    """The wrapper module's go.mod: require k8s.io/kubernetes and pin every staging module it replaces."""
+    staging = re.findall(r"^\s+(k8s\.io/[\w.-]+) v0\.0\.0$", upstream_gomod, flags=re.MULTILINE)
+    if not staging:
+        raise ValueError("no k8s.io staging requirements found in k8s.io/kubernetes go.mod")
+    staging_version = "v0." + version.split(".", 1)[1]
+    lines = [
+        "module swarmconf.local/kubebuild",
+        "",
+        "go 1.24.0",
+        "",
+        # the godebug line only takes effect from the main module, so mirror upstream's here
+        "godebug default=go1.24",
+        "",
+        f"require k8s.io/kubernetes v{version}",
+        "",
+    ]
+    lines += [f"replace {m} => {m} {staging_version}" for m in sorted(set(staging))]
+    return "\n".join(lines) + "\n"
+
+
+def build_kubernetes(workdir: Path, out: Path, log: Path) -> None:
+    """Build the seven Kubernetes binaries into ``out`` through a wrapper module in ``workdir``."""
+    version = versions.KUBERNETES
+    upstream = module_dir("k8s.io/kubernetes", f"v{version}", log)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "go.mod").write_text(kube_wrapper_gomod(version, (upstream / "go.mod").read_text()))
+    packages = [f"k8s.io/kubernetes/cmd/{cmd}" for cmd in KUBE_COMMANDS]
+    env = go_env()
+    run(
+        ["go", "get", *[f"{p}@v{version}" for p in packages]],
+        what="resolve Kubernetes modules",
+        log=log,
+        cwd=workdir,
+        env=env,
+        timeout=1800,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    # one invocation, so the seven binaries share compile work
+    run(
+        ["go", "build", "-trimpath", "-ldflags", kube_ldflags(version), "-o", f"{out}/", *packages],
+        what="compile Kubernetes",
+        log=log,
+        cwd=workdir,
+        env=env,
+        timeout=5400,
+    )
+
+
+def build_etcd(workdir: Path, out: Path, log: Path) -> None:
+    """Build etcd and etcdctl through a wrapper module (their go.mod files use relative replaces)."""
+    version = f"v{versions.ETCD}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "go.mod").write_text("module swarmconf.local/etcdbuild\n\ngo 1.24\n")
+    env = go_env()
+    mods = ["go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/etcdctl/v3"]
+    run(["go", "get", *[f"{m}@{version}" for m in mods]], what="resolve etcd modules", log=log, cwd=workdir, env=env)
+    out.mkdir(parents=True, exist_ok=True)
+    for mod, name in zip(mods, ("etcd", "etcdctl"), strict=True):
+        run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / name), mod],
+            what=f"compile {name}",
+            log=log,
+            cwd=workdir,
+            env=env,
+            timeout=1800,
+        )
+
+
+def go_install(module: str, version: str, out: Path, log: Path, binary: str) -> None:
+    """``go install module@version`` into ``out`` (for modules without replace directives)."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**go_env(), "GOBIN": str(out)}
+    run(
+        ["go", "install", "-trimpath", "-ldflags", "-s -w", f"{module}@{version}"],
+        what=f"compile {binary}",
+        log=log,
+        env=env,
+        timeout=1800,
+        cwd=out,
+    )
+    if not (out / binary).is_file():
+        raise FileNotFoundError(f"go install {module}@{version} did not produce {out / binary}")
+
+
+def build_kind(out: Path, log: Path) -> None:
+    """The kind CLI at the pinned release."""
+    go_install("sigs.k8s.io/kind", versions.KIND, out, log, "kind")
+
+
+def build_coredns(out: Path, log: Path) -> None:
+    """CoreDNS with its default plugin set."""
+    go_install("github.com/coredns/coredns", f"v{versions.COREDNS}", out, log, "coredns")
+
+
+def build_local_path_provisioner(out: Path, log: Path) -> None:
+    """rancher's local-path-provisioner."""
+    go_install(
+        "github.com/rancher/local-path-provisioner", versions.LOCAL_PATH_PROVISIONER, out, log, "local-path-provisioner"
+    )
+
+
+def go_available() -> bool:
+    """Whether a Go toolchain is on PATH."""
+    return any((Path(p) / "go").is_file() for p in os.environ.get("PATH", "").split(os.pathsep))

@@ -1,0 +1,114 @@
+"""Classify pytest's phase reports into one :class:`~swarmconf.reports.verdicts.TestRecord` per test.
+
+The rule that separates an infrastructure error from a contract failure:
+
+* a failure in **setup** or **teardown** (a fixture: cluster, build, platform install, cleanup) is an
+  infrastructure error;
+* a failure in the **call** (the test body, which only talks to the platform) is a contract failure,
+  unless the exception, or one in its ``__cause__``/``__context__`` chain, has a true ``infrastructure``
+  attribute (the fixtures layer sets that on its own error types, for example a wait on a port-forward
+  that never opened);
+* an expected failure (``xfail``) is a failure of the clause: it is known, not met;
+* a skip whose reason starts with ``not enforceable`` (any case; see :func:`not_enforceable`) means the
+  cluster cannot enforce the clause (for example no NetworkPolicy-enforcing CNI): never a pass.
+
+The classification is made where the exception is at hand (``pytest_runtest_makereport``) and stored in the
+report's ``user_properties``, so it survives pytest-xdist's report serialisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
+
+import pytest
+
+from swarmconf.reports.verdicts import TestRecord, TestStatus
+
+#: ``user_properties`` keys this plugin writes on items and reports.
+CLAUSE_PROPERTY = "clause"
+FAILURE_PROPERTY = "swarmconf.failure"
+
+#: Values of :data:`FAILURE_PROPERTY` (also the Allure label that drives the categories).
+INFRASTRUCTURE = "infrastructure"
+CONTRACT = "contract"
+STRICT_GAP = "strict-gap"
+
+NOT_ENFORCEABLE_PREFIX = "not enforceable"
+
+
+def not_enforceable(reason: str) -> NoReturn:
+    """Skip the current test because this cluster cannot enforce the clause; reported as not-enforceable."""
+    pytest.skip(f"{NOT_ENFORCEABLE_PREFIX}: {reason}")
+
+
+def is_infrastructure(exc: BaseException | None) -> bool:
+    """True when the exception or one it was raised from declares itself an infrastructure error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if getattr(exc, "infrastructure", False) is True:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def failure_kind(when: str, exc: BaseException | None) -> str:
+    """Classify a failed phase: ``infrastructure`` for fixtures or flagged errors, else ``contract``."""
+    if when != "call" or is_infrastructure(exc):
+        return INFRASTRUCTURE
+    return CONTRACT
+
+
+def clauses_of(user_properties: Iterable[tuple[str, Any]]) -> tuple[str, ...]:
+    """The clause IDs stored on an item or report."""
+    return tuple(dict.fromkeys(str(v) for k, v in user_properties if k == CLAUSE_PROPERTY))
+
+
+def record(reports: Sequence[pytest.TestReport]) -> TestRecord:
+    """Fold a test's setup/call/teardown reports into one classified record."""
+    first = reports[0]
+    status, phase, message = TestStatus.PASSED, "call", ""
+    for rep in reports:
+        new = _phase_status(rep)
+        if new is None:
+            continue
+        if status is TestStatus.PASSED or rep.when != "teardown":
+            status, phase, message = new, rep.when, _message(rep)
+    props = [p for rep in reports for p in rep.user_properties]
+    duration = sum(rep.duration for rep in reports)
+    return TestRecord(first.nodeid, clauses_of(props), status, phase=phase, message=message, duration=duration)
+
+
+def _phase_status(rep: pytest.TestReport) -> TestStatus | None:
+    if rep.passed:
+        return None
+    if rep.skipped:
+        if hasattr(rep, "wasxfail"):
+            return TestStatus.FAILED
+        return _skip_status(_message(rep))
+    kind = dict(rep.user_properties).get(FAILURE_PROPERTY)
+    if kind is None:
+        kind = INFRASTRUCTURE if rep.when != "call" else CONTRACT
+    return TestStatus.INFRA if kind == INFRASTRUCTURE else TestStatus.FAILED
+
+
+def _skip_status(reason: str) -> TestStatus:
+    if reason.lower().startswith(NOT_ENFORCEABLE_PREFIX):
+        return TestStatus.NOT_ENFORCEABLE
+    return TestStatus.SKIPPED
+
+
+def _message(rep: pytest.TestReport) -> str:
+    """A one-line reason: the skip reason, the xfail reason, or the exception line."""
+    if hasattr(rep, "wasxfail") and rep.skipped:
+        return f"xfail: {rep.wasxfail}".rstrip(": ")
+    longrepr = rep.longrepr
+    if isinstance(longrepr, tuple):
+        text = str(longrepr[2])
+        return text.removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message).splitlines()[0][:500] if crash.message else ""
+    text = str(longrepr or "").strip().splitlines()
+    return text[-1][:500] if text else ""

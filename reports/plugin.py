@@ -1,0 +1,301 @@
+"""pytest plugin ``swarmconf-reports``: verdicts per clause, the gating exit code, and every report format.
+
+Off unless asked for: ``--reports`` (or ``--reports-dir``) turns it on; ``swarmconf run`` always does. Then a
+run writes ``<reports-dir>/<run-id>/`` (see :mod:`swarmconf.reports.rundir` for the layout), points
+``<reports-dir>/latest`` at it, and sets the exit status from the clause verdicts
+(:mod:`swarmconf.reports.exitcodes`). It fills in ``--alluredir``, ``--junitxml`` and ``--html`` (+
+``--self-contained-html``) where the command line did not set them.
+
+Per test it stores the clause IDs (``user_properties``), the classification of a failure (infrastructure vs
+contract, :mod:`swarmconf.reports.outcomes`) and the Allure labels (:mod:`swarmconf.reports.allure_meta`);
+JUnit test cases get ``classname`` = contract area and ``name`` = clause IDs + test name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+from _pytest.junitxml import mangle_test_address, xml_key
+
+from swarmconf.contract import CLAUSES, Level
+from swarmconf.reports import allure_meta, manifest, outcomes, rundir, summary
+from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode, describe
+from swarmconf.reports.verdicts import Outcome, Selection, judge
+
+DEFAULT_CONTRACT_URL = "CONTRACT.md#{anchor}"
+SESSION_PLUGIN = "swarmconf-reports-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("swarmconf-reports", "swarm-conformance reports")
+    group.addoption(
+        "--reports",
+        action="store_true",
+        dest="swarmconf_reports",
+        help="write summary, JUnit, pytest-html and Allure results to <reports-dir>/<run-id>/ and set the "
+        "exit status from the clause verdicts",
+    )
+    group.addoption(
+        "--reports-dir",
+        dest="swarmconf_reports_dir",
+        type=Path,
+        default=None,
+        help="parent folder of run folders (implies --reports; default: <rootdir>/reports/out)",
+    )
+    try:
+        group.addoption("--run-id", dest="run_id", default=None, help="ID of this run (default: UTC time + random)")
+    except ValueError:
+        pass  # another swarmconf plugin declared it first; we share it
+    group.addoption(
+        "--contract-url",
+        dest="swarmconf_contract_url",
+        default=None,
+        help="link template to a clause's text in Allure, with {id}, {area} and {anchor} "
+        "(default: <rootdir>/CONTRACT.md if present, else a relative CONTRACT.md link)",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from swarmconf.reports import newhooks
+
+    pluginmanager.add_hookspecs(newhooks)
+
+
+def enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("swarmconf_reports") or config.getoption("swarmconf_reports_dir"))
+
+
+def run_level(config: pytest.Config) -> Level:
+    return Level(str(config.getoption("level", default=None) or Level.BASELINE))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(*ids): the contract clause IDs a test proves")
+    if not enabled(config):
+        return
+    root = config.getoption("swarmconf_reports_dir") or config.rootpath / "reports" / "out"
+    if not config.getoption("run_id"):
+        config.option.run_id = rundir.new_run_id()  # xdist hands config.option to its workers
+    run = rundir.RunDir(Path(root).resolve(), str(config.getoption("run_id")))
+    _default(config, "allure_report_dir", str(run.allure_results))
+    _default(config, "xmlpath", str(run.junit))
+    if _default(config, "htmlpath", str(run.html)):
+        config.option.self_contained_html = True
+    if hasattr(config, "workerinput"):
+        return  # xdist worker: classification and labels only (module hooks); the controller writes
+    config.pluginmanager.register(ReportsSession(config, run.create()), SESSION_PLUGIN)
+
+
+def _default(config: pytest.Config, dest: str, value: str) -> bool:
+    if getattr(config.option, dest, None):
+        return False
+    setattr(config.option, dest, value)
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Store clause IDs on each item and label it for Allure (before allure's label-based selection)."""
+    if not enabled(config):
+        return
+    template = _contract_url(config)
+    for item in items:
+        ids = marker_clauses(item)
+        item.user_properties.extend((outcomes.CLAUSE_PROPERTY, cid) for cid in ids)
+        allure_meta.add_clause_labels(item, [CLAUSES[c] for c in ids], link_template=template)
+
+
+def marker_clauses(item: pytest.Item) -> tuple[str, ...]:
+    """The clause IDs an item names with ``@pytest.mark.clause``; unknown IDs are a usage error."""
+    ids = tuple(dict.fromkeys(str(a) for m in item.iter_markers(name="clause") for a in m.args))
+    unknown = [c for c in ids if c not in CLAUSES]
+    if unknown:
+        raise pytest.UsageError(f"{item.nodeid}: unknown clause ID(s) {unknown}; known: {', '.join(CLAUSES)}")
+    return ids
+
+
+def _contract_url(config: pytest.Config) -> str:
+    given = config.getoption("swarmconf_contract_url")
+    if given:
+        return str(given)
+    local = config.rootpath / "CONTRACT.md"
+    return local.as_uri() + "#{anchor}" if local.is_file() else DEFAULT_CONTRACT_URL
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Classify a failure while its exception is at hand; record it on the report and as an Allure label."""
+    if not enabled(item.config) or call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
+        yield
+        return
+    kind = outcomes.failure_kind(call.when, call.excinfo.value)
+    label = kind
+    clauses = [CLAUSES[c] for c in outcomes.clauses_of(item.user_properties)]
+    strict_only = bool(clauses) and all(c.level is Level.STRICT for c in clauses)
+    if kind == outcomes.CONTRACT and strict_only and run_level(item.config) is Level.BASELINE:
+        label = outcomes.STRICT_GAP
+    item.add_report_section(call.when, allure_meta.TRACE_SECTION, f"{allure_meta.FAILURE_LABEL}: {label}")
+    result = yield
+    report: pytest.TestReport = result.get_result()
+    if report.failed or hasattr(report, "wasxfail"):
+        report.user_properties.append((outcomes.FAILURE_PROPERTY, kind))
+        allure.dynamic.label(allure_meta.FAILURE_LABEL, label)
+
+
+class ReportsSession:
+    """Session state of the controller process: collects reports, judges, writes every output."""
+
+    def __init__(self, config: pytest.Config, run: rundir.RunDir):
+        self.config = config
+        self.run = run
+        self.level = run_level(config)
+        self.reports: dict[str, list[pytest.TestReport]] = {}
+        self.collected: dict[str, tuple[str, ...]] = {}
+        self.deselected: set[str] = set()
+        self.collection_errors: list[str] = []
+        self.base = manifest.base_manifest(config, run_id=run.run_id)
+        self.outcome: Outcome | None = None
+        _metadata(config).update(manifest.flatten(self.base))
+
+    # -- collection ---------------------------------------------------------------------------------------
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            self.deselected.update(str(a) for m in item.iter_markers(name="clause") for a in m.args)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(report.nodeid or "<session>")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected.update((i.nodeid, outcomes.clauses_of(i.user_properties)) for i in session.items)
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist: merge what a worker collected (sent through ``workeroutput``)."""
+        out = getattr(node, "workeroutput", {}) or {}
+        self.collected.update({k: tuple(v) for k, v in out.get("swarmconf_collected", {}).items()})
+        self.deselected.update(out.get("swarmconf_deselected", ()))
+
+    # -- results ------------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.reports.setdefault(report.nodeid, []).append(report)
+        ids = outcomes.clauses_of(report.user_properties)
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None and ids:
+            reporter = xml.node_reporter(report)
+            reporter.add_attribute("classname", CLAUSES[ids[0]].area.value)
+            reporter.add_attribute("name", f"{','.join(ids)}: {mangle_test_address(report.nodeid)[-1]}")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        records = [outcomes.record(reps) for reps in self.reports.values()]
+        selection = Selection(
+            collected=self.collected,
+            deselected_clauses=frozenset(self.deselected),
+            narrowed=narrowed(self.config),
+            collection_errors=tuple(self.collection_errors),
+        )
+        self.outcome = judge(records, selection, level=self.level)
+        run = self.run
+        summary.write(self.outcome, run_id=run.run_id, json_path=run.summary_json, md_path=run.summary_md)
+        full = manifest.merged(self.config, self.base)
+        manifest.write(run.manifest, full)
+        flat = manifest.flatten(full)
+        _metadata(self.config).update(flat)
+        allure_meta.write_environment(run.allure_results, flat)
+        allure_meta.write_categories(run.allure_results)
+        allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=report_name(full))
+        rundir.point_latest(run)
+        if int(exitstatus) not in KEPT_PYTEST_CODES or self.collection_errors:
+            session.exitstatus = self.outcome.exit_code
+
+    # -- presentation -------------------------------------------------------------------------------------
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        if self.outcome is not None:
+            prefix.append(verdict_table_html(self.outcome))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.outcome is None:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "swarm-conformance verdict")
+        for cv in self.outcome.clauses:
+            if cv.tests or cv.blocks:
+                flag = "  (blocks)" if cv.blocks else "  (strict gap)" if cv.strict_gap else ""
+                tr.write_line(f"{cv.clause.id:<6} {cv.clause.level.value:<8} {cv.verdict.value:<16}{flag}")
+        tr.write_line(f"summary: {self.run.summary_md}")
+        tr.write_line(f"verdict: {describe(self.outcome.exit_code)} (exit code {int(self.outcome.exit_code)})")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest-xdist worker: send what it collected and deselected to the controller."""
+    config = session.config
+    if enabled(config) and hasattr(config, "workeroutput"):
+        config.workeroutput["swarmconf_collected"] = {
+            i.nodeid: list(outcomes.clauses_of(i.user_properties)) for i in session.items
+        }
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    config = items[0].config if items else None
+    if config is not None and enabled(config) and hasattr(config, "workeroutput"):
+        bucket = config.workeroutput.setdefault("swarmconf_deselected", [])
+        bucket.extend(str(a) for i in items for m in i.iter_markers(name="clause") for a in m.args)
+
+
+def narrowed(config: pytest.Config) -> bool:
+    """True when the command line picked part of the suites on purpose (paths, node IDs, -k, -m)."""
+    if config.option.keyword or config.option.markexpr:
+        return True
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return False
+    testpaths = [(config.rootpath / p).resolve() for p in config.getini("testpaths")]
+    invocation = config.invocation_params.dir
+    for arg in config.args:
+        if "::" in arg:
+            return True
+        path = (invocation / arg).resolve()
+        if path.is_file():
+            return True
+        if testpaths and not any(path == t or path in t.parents for t in testpaths):
+            return True
+    return False
+
+
+def report_name(full: dict[str, Any]) -> str:
+    profile = full.get("profile") or "reference"
+    return f"UserSwarm conformance — {profile} — {full.get('run_id', '')}"
+
+
+def verdict_table_html(outcome: Outcome) -> str:
+    """The clause verdicts as an HTML table for pytest-html's summary section."""
+    from html import escape
+
+    rows = "".join(
+        f'<tr class="verdict-{cv.verdict.value}"><td>{cv.clause.id}</td><td>{cv.clause.level.value}</td>'
+        f"<td>{cv.verdict.value}</td><td>{escape(str(cv.reason))}</td><td>{escape(cv.clause.title)}</td></tr>"
+        for cv in outcome.clauses
+    )
+    return (
+        f'<h2 id="swarmconf-verdict">Verdict: {escape(describe(outcome.exit_code))}</h2>'
+        '<table id="swarmconf-clauses"><thead><tr><th>clause</th><th>level</th><th>verdict</th>'
+        f"<th>note</th><th>statement</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _metadata(config: pytest.Config) -> dict[str, Any]:
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:  # pragma: no cover - pytest-html always brings pytest-metadata
+        return {}
+    return config.stash.setdefault(metadata_key, {})

@@ -1,0 +1,142 @@
+"""Write ``summary.json`` (for machines) and ``summary.md`` (for people) from a judged :class:`Outcome`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from swarmconf.contract import Level
+from swarmconf.reports.exitcodes import ExitCode, describe
+from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict
+
+SCHEMA = 1
+
+_ICONS = {
+    Verdict.PASS: "✅ pass",
+    Verdict.FAIL: "❌ fail",
+    Verdict.ERROR: "⚠️ error (infra)",
+    Verdict.NOT_ENFORCEABLE: "🚫 not-enforceable",
+    Verdict.NOT_RUN: "⏸️ not-run",
+}
+
+
+def as_dict(outcome: Outcome, *, run_id: str) -> dict[str, Any]:
+    """The summary as JSON-ready data."""
+    records = [t for cv in outcome.clauses for t in cv.tests] + outcome.unlabelled
+    unique = {r.nodeid: r for r in records}
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "level": outcome.level.value,
+        "exit_code": int(outcome.exit_code),
+        "exit_meaning": describe(outcome.exit_code),
+        "gate": "passed" if outcome.exit_code is ExitCode.GATE_PASSED else "failed",
+        "complete": not outcome.selection.narrowed and not outcome.selection.deselected_clauses,
+        "tests": dict(Counter(r.status.value for r in unique.values())),
+        "levels": outcome.by_level(),
+        "clauses": [_clause(cv) for cv in outcome.clauses],
+        "contract_failures": sorted(n for n, r in unique.items() if r.status is TestStatus.FAILED),
+        "infrastructure_errors": sorted(n for n, r in unique.items() if r.status is TestStatus.INFRA),
+        "collection_errors": list(outcome.selection.collection_errors),
+        "unlabelled_tests": [_test(r) for r in outcome.unlabelled],
+    }
+
+
+def write(outcome: Outcome, *, run_id: str, json_path: Path, md_path: Path) -> dict[str, Any]:
+    """Write both files; return the JSON data."""
+    data = as_dict(outcome, run_id=run_id)
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    md_path.write_text(markdown(outcome, run_id=run_id))
+    return data
+
+
+def markdown(outcome: Outcome, *, run_id: str) -> str:
+    """The summary for people: the gate, counts per level, a row per clause, then the details."""
+    lines = [
+        f"# Conformance summary — run `{run_id}`",
+        "",
+        f"**{describe(outcome.exit_code)}** (exit code {int(outcome.exit_code)}; level `{outcome.level.value}`)",
+        "",
+    ]
+    if outcome.selection.narrowed or outcome.selection.deselected_clauses:
+        lines += ["> Partial run: some clauses were left out of the selection on purpose.", ""]
+    lines += _level_table(outcome) + [""] + _clause_table(outcome) + [""]
+    lines += _details("Contract failures", outcome, TestStatus.FAILED)
+    lines += _details("Infrastructure errors (no verdict; not a contract failure)", outcome, TestStatus.INFRA)
+    gaps = [cv for cv in outcome.clauses if cv.strict_gap]
+    if gaps:
+        lines += ["## Strict gaps (reported, not gating at this level)", ""]
+        lines += [f"- **{cv.clause.id}** {_ICONS[cv.verdict]} — {cv.clause.title}" for cv in gaps] + [""]
+    if outcome.selection.collection_errors:
+        lines += ["## Collection errors", ""] + [f"- `{e}`" for e in outcome.selection.collection_errors] + [""]
+    if outcome.unlabelled:
+        lines += ["## Tests without a clause marker", ""]
+        lines += [f"- `{r.nodeid}` — {r.status.value}" for r in outcome.unlabelled] + [""]
+    return "\n".join(lines)
+
+
+def _level_table(outcome: Outcome) -> list[str]:
+    verdicts = list(Verdict)
+    rows = ["| level | gating | " + " | ".join(v.value for v in verdicts) + " |"]
+    rows.append("|---|---|" + "---|" * len(verdicts))
+    gating = {cv.clause.level for cv in outcome.clauses if cv.gating}
+    for level, counts in outcome.by_level().items():
+        flag = "yes" if Level(level) in gating else "no"
+        rows.append(f"| {level} | {flag} | " + " | ".join(str(counts[v]) for v in verdicts) + " |")
+    return rows
+
+
+def _clause_table(outcome: Outcome) -> list[str]:
+    rows = ["| clause | area | level | verdict | tests | note |", "|---|---|---|---|---|---|"]
+    for cv in outcome.clauses:
+        note = cv.reason or ("blocks the release" if cv.blocks else "")
+        if cv.strict_gap:
+            note = "strict gap" + (f"; {note}" if note else "")
+        rows.append(
+            f"| {cv.clause.id} | {cv.clause.area.value} | {cv.clause.level.value} | {_ICONS[cv.verdict]} "
+            f"| {len(cv.tests)} | {note} |"
+        )
+    return rows
+
+
+def _details(title: str, outcome: Outcome, status: TestStatus) -> list[str]:
+    hits = {t.nodeid: t for cv in outcome.clauses for t in cv.tests if t.status is status}
+    hits.update({t.nodeid: t for t in outcome.unlabelled if t.status is status})
+    if not hits:
+        return []
+    lines = [f"## {title}", ""]
+    for t in hits.values():
+        clauses = ", ".join(t.clauses) or "no clause"
+        lines.append(f"- `{t.nodeid}` ({clauses}; in {t.phase}): {_one_line(t.message)}")
+    return [*lines, ""]
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")[:300]
+
+
+def _clause(cv: ClauseVerdict) -> dict[str, Any]:
+    return {
+        "id": cv.clause.id,
+        "area": cv.clause.area.value,
+        "level": cv.clause.level.value,
+        "title": cv.clause.title,
+        "verdict": cv.verdict.value,
+        "gating": cv.gating,
+        "blocks": cv.blocks,
+        "strict_gap": cv.strict_gap,
+        "reason": str(cv.reason),
+        "tests": [_test(t) for t in cv.tests],
+    }
+
+
+def _test(t: TestRecord) -> dict[str, Any]:
+    return {
+        "nodeid": t.nodeid,
+        "status": t.status.value,
+        "phase": t.phase,
+        "message": t.message,
+        "duration": round(t.duration, 3),
+    }

@@ -1,0 +1,194 @@
+"""Per-test outcomes in, one verdict per clause and a gating exit code out. Pure data: no pytest here.
+
+A test's outcome is one of :class:`TestStatus`; a clause's verdict is the worst outcome among the tests that
+name it, in this order (worst first)::
+
+    fail  >  error (infrastructure)  >  not-enforceable  >  not-run  >  pass
+
+so a clause passes only when every selected test that names it ran and passed. A clause no selected test
+names is ``not-run`` with a reason that says whether that was on purpose (deselected, outside a narrowed
+selection) or a gap (no test names it, its tests were skipped or never reached).
+
+Gating (see :mod:`swarmconf.reports.exitcodes`): at ``--level baseline`` only baseline clauses gate; at
+``--level strict`` every clause does. A strict clause that fails at baseline is a *strict gap*: reported,
+never counted as a pass, never blocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from swarmconf.contract import CLAUSES, Clause, Level
+from swarmconf.reports.exitcodes import ExitCode
+
+
+class TestStatus(StrEnum):
+    """What happened to one test, already classified."""
+
+    __test__ = False  # not a pytest test class
+
+    PASSED = "passed"
+    FAILED = "failed"  # contract failure: the test body proved a breach
+    INFRA = "error"  # infrastructure error: a fixture (setup/teardown) failed
+    SKIPPED = "skipped"
+    NOT_ENFORCEABLE = "not-enforceable"
+    NOT_REACHED = "not-reached"  # collected, but the run stopped before it
+
+
+class Verdict(StrEnum):
+    """The verdict for one clause."""
+
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_ENFORCEABLE = "not-enforceable"
+    NOT_RUN = "not-run"
+    PASS = "pass"
+
+
+class NotRunReason(StrEnum):
+    """Why a clause has no verdict; the first two are on purpose and never block the gate."""
+
+    DESELECTED = "deselected"
+    NOT_SELECTED = "not selected"
+    NO_TEST = "no test names this clause"
+    SKIPPED = "skipped"
+    NOT_REACHED = "not reached"
+
+
+EXCUSED = frozenset({NotRunReason.DESELECTED, NotRunReason.NOT_SELECTED})
+
+_STATUS_VERDICT = {
+    TestStatus.FAILED: Verdict.FAIL,
+    TestStatus.INFRA: Verdict.ERROR,
+    TestStatus.NOT_ENFORCEABLE: Verdict.NOT_ENFORCEABLE,
+    TestStatus.SKIPPED: Verdict.NOT_RUN,
+    TestStatus.NOT_REACHED: Verdict.NOT_RUN,
+    TestStatus.PASSED: Verdict.PASS,
+}
+_ORDER = list(Verdict)
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One test's classified outcome and the clauses it names."""
+
+    __test__ = False
+
+    nodeid: str
+    clauses: tuple[str, ...]
+    status: TestStatus
+    phase: str = "call"
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the run meant to check: the collected tests (node ID → clauses) and what was left out on purpose."""
+
+    collected: Mapping[str, tuple[str, ...]]
+    deselected_clauses: frozenset[str] = frozenset()
+    narrowed: bool = False
+    collection_errors: tuple[str, ...] = ()
+
+
+@dataclass
+class ClauseVerdict:
+    """The verdict for one clause, with the tests behind it."""
+
+    clause: Clause
+    verdict: Verdict
+    gating: bool
+    reason: str = ""
+    tests: list[TestRecord] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> bool:
+        """True when this verdict keeps the release gate shut."""
+        if not self.gating or self.verdict is Verdict.PASS:
+            return False
+        return not (self.verdict is Verdict.NOT_RUN and self.reason in EXCUSED)
+
+    @property
+    def strict_gap(self) -> bool:
+        """A strict clause that is not met while only baseline gates: a known gap, reported apart."""
+        return not self.gating and self.clause.level is Level.STRICT and self.verdict is not Verdict.PASS
+
+
+@dataclass
+class Outcome:
+    """Everything the summary writer needs: verdicts per clause, stray tests and the exit code."""
+
+    level: Level
+    clauses: list[ClauseVerdict]
+    unlabelled: list[TestRecord]
+    selection: Selection
+    exit_code: ExitCode
+
+    def by_level(self) -> dict[str, dict[str, int]]:
+        """Counts of each verdict per level, for the summary's table."""
+        counts: dict[str, dict[str, int]] = {lvl.value: dict.fromkeys(Verdict, 0) for lvl in Level}
+        for cv in self.clauses:
+            counts[cv.clause.level.value][cv.verdict] += 1
+        return counts
+
+
+def gating_levels(level: Level) -> frozenset[Level]:
+    """The levels whose clauses gate a run at ``level``."""
+    return frozenset({Level.BASELINE}) if level is Level.BASELINE else frozenset(Level)
+
+
+def judge(
+    records: Iterable[TestRecord],
+    selection: Selection,
+    *,
+    level: Level = Level.BASELINE,
+    catalogue: Mapping[str, Clause] = CLAUSES,
+) -> Outcome:
+    """Aggregate test records into clause verdicts and the gating exit code."""
+    records = list(records)
+    seen = {r.nodeid for r in records}
+    records += [
+        TestRecord(nodeid, clauses, TestStatus.NOT_REACHED, phase="")
+        for nodeid, clauses in selection.collected.items()
+        if nodeid not in seen
+    ]
+    gates = gating_levels(level)
+    verdicts = [
+        _clause_verdict(c, [r for r in records if c.id in r.clauses], selection, c.level in gates)
+        for c in catalogue.values()
+    ]
+    unlabelled = [r for r in records if not any(cid in catalogue for cid in r.clauses)]
+    code = _exit_code(verdicts, unlabelled, selection)
+    return Outcome(level=level, clauses=verdicts, unlabelled=unlabelled, selection=selection, exit_code=code)
+
+
+def _clause_verdict(clause: Clause, tests: list[TestRecord], sel: Selection, gating: bool) -> ClauseVerdict:
+    if not tests:
+        return ClauseVerdict(clause, Verdict.NOT_RUN, gating, reason=_absent_reason(clause, sel))
+    verdict = min((_STATUS_VERDICT[t.status] for t in tests), key=_ORDER.index)
+    reason = ""
+    if verdict is Verdict.NOT_RUN:
+        reached = all(t.status is not TestStatus.NOT_REACHED for t in tests)
+        reason = NotRunReason.SKIPPED if reached else NotRunReason.NOT_REACHED
+    return ClauseVerdict(clause, verdict, gating, reason=reason, tests=tests)
+
+
+def _absent_reason(clause: Clause, sel: Selection) -> NotRunReason:
+    if clause.id in sel.deselected_clauses:
+        return NotRunReason.DESELECTED
+    return NotRunReason.NOT_SELECTED if sel.narrowed else NotRunReason.NO_TEST
+
+
+def _exit_code(verdicts: list[ClauseVerdict], unlabelled: list[TestRecord], sel: Selection) -> ExitCode:
+    blocking = [cv.verdict for cv in verdicts if cv.blocks]
+    stray = {r.status for r in unlabelled}
+    if Verdict.FAIL in blocking or TestStatus.FAILED in stray:
+        return ExitCode.CONTRACT_FAILED
+    if Verdict.ERROR in blocking or TestStatus.INFRA in stray or sel.collection_errors:
+        return ExitCode.INFRA_ERROR
+    if blocking:
+        return ExitCode.INCOMPLETE
+    return ExitCode.GATE_PASSED

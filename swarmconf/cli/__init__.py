@@ -1,0 +1,49 @@
+"""The ``swarmconf`` command line.
+
+Each sub-command lives in its own module of this package and registers itself through a
+``register(subparsers)`` function listed in :data:`COMMAND_MODULES`; ``main`` only dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: Modules that contribute sub-commands, in the order ``--help`` lists them.
+COMMAND_MODULES = ("swarmconf.cli.build", "swarmconf.cli.cluster", "swarmconf.cli.run")
+
+#: Exit codes shared by every sub-command (the summary writer documents the conformance ones).
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INFRA = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every available sub-command registered."""
+    parser = argparse.ArgumentParser(prog="swarmconf", description="UserSwarm conformance harness")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a sub-command not written yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``swarmconf`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("swarmconf: interrupted; what this run started has been cleaned up", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
