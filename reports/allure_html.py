@@ -66,9 +66,14 @@ def _report_name(run: rundir.RunDir) -> str:
     try:
         manifest = json.loads(run.manifest.read_text())
     except (OSError, ValueError):
-        manifest = {}
+        manifest = {"run_id": run.run_id}
+    return report_name(manifest)
+
+
+def report_name(manifest: dict[str, Any]) -> str:
+    """The report's title: profile under test and run ID."""
     profile = manifest.get("profile") or "reference"
-    return f"UserSwarm conformance — {profile} — {run.run_id}"
+    return f"UserSwarm conformance — {profile} — {manifest.get('run_id', '')}"
 
 
 def _node_env() -> dict[str, str]:

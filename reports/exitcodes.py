@@ -48,7 +48,10 @@ KEPT_PYTEST_CODES = frozenset({ExitCode.INTERRUPTED, ExitCode.USAGE_ERROR, ExitC
 
 def describe(code: int) -> str:
     """One line for a person: what this exit code means for the release."""
-    return _DESCRIPTIONS.get(code, f"exit code {code} (pytest internal error or unknown)")
+    try:
+        return _DESCRIPTIONS[ExitCode(code)]
+    except ValueError:
+        return f"exit code {code} (pytest internal error or unknown)"
 
 
 _DESCRIPTIONS = {

@@ -53,7 +53,8 @@ def base_manifest(config: pytest.Config, *, run_id: str) -> dict[str, Any]:
 def merged(config: pytest.Config, base: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest from all three sources, with ``finished`` stamped."""
     result = dict(base)
-    _deep_update(result, config.stash.get(MANIFEST_KEY, {}))
+    pushed: dict[str, Any] = config.stash.get(MANIFEST_KEY, {})
+    _deep_update(result, pushed)
     for part in config.hook.pytest_swarmconf_run_manifest(config=config):
         if part:
             _deep_update(result, part)

@@ -110,5 +110,5 @@ def _message(rep: pytest.TestReport) -> str:
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         return str(crash.message).splitlines()[0][:500] if crash.message else ""
-    text = str(longrepr or "").strip().splitlines()
-    return text[-1][:500] if text else ""
+    lines = str(longrepr or "").strip().splitlines()
+    return lines[-1][:500] if lines else ""

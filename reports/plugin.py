@@ -22,7 +22,7 @@ import pytest
 from _pytest.junitxml import mangle_test_address, xml_key
 
 from swarmconf.contract import CLAUSES, Level
-from swarmconf.reports import allure_meta, manifest, outcomes, rundir, summary
+from swarmconf.reports import allure_html, allure_meta, manifest, outcomes, rundir, summary
 from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode, describe
 from swarmconf.reports.verdicts import Outcome, Selection, judge
 
@@ -46,10 +46,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="parent folder of run folders (implies --reports; default: <rootdir>/reports/out)",
     )
-    try:
-        group.addoption("--run-id", dest="run_id", default=None, help="ID of this run (default: UTC time + random)")
-    except ValueError:
-        pass  # another swarmconf plugin declared it first; we share it
+    group.addoption(
+        "--reports-run-id",
+        dest="swarmconf_reports_run_id",
+        default=None,
+        help="run folder name when the swarmconf fixtures plugin (which owns --run-id) is not loaded; "
+        "default: --run-id, else UTC time + random",
+    )
     group.addoption(
         "--contract-url",
         dest="swarmconf_contract_url",
@@ -79,9 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not enabled(config):
         return
     root = config.getoption("swarmconf_reports_dir") or config.rootpath / "reports" / "out"
-    if not config.getoption("run_id"):
-        config.option.run_id = rundir.new_run_id()  # xdist hands config.option to its workers
-    run = rundir.RunDir(Path(root).resolve(), str(config.getoption("run_id")))
+    run = rundir.RunDir(Path(root).resolve(), shared_run_id(config))
     _default(config, "allure_report_dir", str(run.allure_results))
     _default(config, "xmlpath", str(run.junit))
     if _default(config, "htmlpath", str(run.html)):
@@ -89,6 +90,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return  # xdist worker: classification and labels only (module hooks); the controller writes
     config.pluginmanager.register(ReportsSession(config, run.create()), SESSION_PLUGIN)
+
+
+def shared_run_id(config: pytest.Config) -> str:
+    """One run ID for the run folder and the fixtures plugin's labels (its ``--run-id``, when loaded)."""
+    opt = config.option
+    run_id = getattr(opt, "run_id", None) or opt.swarmconf_reports_run_id or rundir.new_run_id()
+    if hasattr(opt, "run_id"):
+        opt.run_id = run_id
+    opt.swarmconf_reports_run_id = run_id  # xdist hands config.option to its workers
+    return str(run_id)
 
 
 def _default(config: pytest.Config, dest: str, value: str) -> bool:
@@ -204,6 +215,8 @@ class ReportsSession:
             collection_errors=tuple(self.collection_errors),
         )
         self.outcome = judge(records, selection, level=self.level)
+        if int(exitstatus) in KEPT_PYTEST_CODES and not self.collection_errors:
+            self.outcome.exit_code = ExitCode(int(exitstatus))  # interrupted, usage error, nothing selected
         run = self.run
         summary.write(self.outcome, run_id=run.run_id, json_path=run.summary_json, md_path=run.summary_md)
         full = manifest.merged(self.config, self.base)
@@ -212,10 +225,9 @@ class ReportsSession:
         _metadata(self.config).update(flat)
         allure_meta.write_environment(run.allure_results, flat)
         allure_meta.write_categories(run.allure_results)
-        allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=report_name(full))
+        allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=allure_html.report_name(full))
         rundir.point_latest(run)
-        if int(exitstatus) not in KEPT_PYTEST_CODES or self.collection_errors:
-            session.exitstatus = self.outcome.exit_code
+        session.exitstatus = self.outcome.exit_code
 
     # -- presentation -------------------------------------------------------------------------------------
 
@@ -272,24 +284,30 @@ def narrowed(config: pytest.Config) -> bool:
     return False
 
 
-def report_name(full: dict[str, Any]) -> str:
-    profile = full.get("profile") or "reference"
-    return f"UserSwarm conformance — {profile} — {full.get('run_id', '')}"
+_CELL_COLOURS = {"pass": "#c8e6c9", "fail": "#ffcdd2", "error": "#ffe0b2", "not-enforceable": "#e1bee7"}
 
 
 def verdict_table_html(outcome: Outcome) -> str:
     """The clause verdicts as an HTML table for pytest-html's summary section."""
     from html import escape
 
-    rows = "".join(
-        f'<tr class="verdict-{cv.verdict.value}"><td>{cv.clause.id}</td><td>{cv.clause.level.value}</td>'
-        f"<td>{cv.verdict.value}</td><td>{escape(str(cv.reason))}</td><td>{escape(cv.clause.title)}</td></tr>"
-        for cv in outcome.clauses
-    )
+    def row(cv: Any) -> str:
+        colour = _CELL_COLOURS.get(cv.verdict.value, "#eeeeee")
+        note = escape(str(cv.reason)) + (" (blocks the release)" if cv.blocks else "")
+        note += " (strict gap)" if cv.strict_gap else ""
+        return (
+            f'<tr class="swarmconf-verdict-{cv.verdict.value}"><td>{cv.clause.id}</td>'
+            f"<td>{cv.clause.level.value}</td>"
+            f'<td style="background:{colour};font-weight:bold">{cv.verdict.value}</td>'
+            f"<td>{note}</td><td>{escape(cv.clause.title)}</td></tr>"
+        )
+
+    head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("clause", "level", "verdict", "note", "statement"))
     return (
-        f'<h2 id="swarmconf-verdict">Verdict: {escape(describe(outcome.exit_code))}</h2>'
-        '<table id="swarmconf-clauses"><thead><tr><th>clause</th><th>level</th><th>verdict</th>'
-        f"<th>note</th><th>statement</th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<h2 id="swarmconf-verdict">Verdict: {escape(describe(outcome.exit_code))} '
+        f"(exit code {int(outcome.exit_code)})</h2>"
+        '<table id="swarmconf-clauses" style="border-collapse:collapse" border="1" cellpadding="3">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(row(cv) for cv in outcome.clauses)}</tbody></table>"
     )
 
 

@@ -62,7 +62,7 @@ def markdown(outcome: Outcome, *, run_id: str) -> str:
     ]
     if outcome.selection.narrowed or outcome.selection.deselected_clauses:
         lines += ["> Partial run: some clauses were left out of the selection on purpose.", ""]
-    lines += _level_table(outcome) + [""] + _clause_table(outcome) + [""]
+    lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
     lines += _details("Contract failures", outcome, TestStatus.FAILED)
     lines += _details("Infrastructure errors (no verdict; not a contract failure)", outcome, TestStatus.INFRA)
     gaps = [cv for cv in outcome.clauses if cv.strict_gap]

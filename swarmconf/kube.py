@@ -148,11 +148,19 @@ class Kube:
                 return ""
             raise KubeError(f"logs of pod {namespace}/{pod}: {exc.reason}: {exc.body}", exc.status) from exc
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete one object (background propagation). Returns False if it did not exist."""
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None, *, dry_run: bool = False
+    ) -> bool:
+        """Delete one object (background propagation). Returns False if it did not exist.
+
+        With ``dry_run`` the API server runs admission and answers as it would, but deletes nothing.
+        """
         res = self.resource(api_version, kind)
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if dry_run:
+            body["dryRun"] = ["All"]
         try:
-            res.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
+            res.delete(name=name, namespace=namespace, body=body)
         except (NotFoundError, ApiException) as exc:
             if getattr(exc, "status", None) == 404:
                 return False

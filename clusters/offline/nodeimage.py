@@ -26,13 +26,14 @@ ENTRYPOINT = '["/usr/local/bin/entrypoint", "/sbin/init"]'
 def storage_manifest(kind_dir: Path, provisioner_image: str, helper_image: str) -> str:
     """kind's default-storage manifest (from its module source), pointed at our provisioner images."""
     source = (kind_dir / "pkg/build/nodeimage/const_storage.go").read_text()
-    match = re.search(r"const defaultStorageManifest = `(.*?)`\n", source, flags=re.DOTALL)
+    # substitute the Go string concatenations first, so the raw string reads as one literal
+    source = source.replace("` + storageProvisionerImage + `", provisioner_image)
+    source = source.replace("` + storageHelperImage + `", helper_image)
+    match = re.search(r"const defaultStorageManifest = `(.*?)`", source, flags=re.DOTALL)
     if not match:
         raise ValueError("defaultStorageManifest not found in kind's const_storage.go")
     text = match.group(1)
-    text = text.replace("` + storageProvisionerImage + `", provisioner_image)
-    text = text.replace("` + storageHelperImage + `", helper_image)
-    if "`" in text or "storage" not in text:
+    if "storageProvisionerImage" in text or "storageHelperImage" in text or "local-path-storage" not in text:
         raise ValueError("unexpected template syntax left in kind's storage manifest")
     return text
 

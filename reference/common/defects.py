@@ -192,8 +192,10 @@ _REPORTERS = (("orchestrator", "orchestrator:http", "v1/health"), ("webhook", "w
 
 
 def _reported(core: client.CoreV1Api, namespace: str, service: str, path: str) -> dict[str, Any]:
-    body = core.connect_get_namespaced_service_proxy_with_path(service, namespace, path, _request_timeout=3)
-    data = json.loads(body) if isinstance(body, str | bytes) else body
+    # _preload_content=False: the client would otherwise turn the JSON body into a Python repr string
+    response = core.connect_get_namespaced_service_proxy_with_path(service, namespace, path, _request_timeout=3,
+                                                                   _preload_content=False)
+    data = json.loads(response.data)  # type: ignore[attr-defined]
     return data if isinstance(data, dict) else {}
 
 

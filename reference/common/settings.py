@@ -26,8 +26,8 @@ class OrchestratorSettings(_Settings):
 
     token_key: SecretStr = Field(description="HMAC key for user bearer tokens (its UTF-8 bytes are the key).")
     service_token: SecretStr = Field(description="Credential the reaper and admins present to /internal routes.")
-    database_path: str = Field(default="/data/orchestrator.db", description="SQLite file, on the orchestrator's own PVC.")
-    platform_namespace: str = Field(default="swarm-system", description="This install's namespace (labels its UserSwarms).")
+    database_path: str = Field(default="/data/orchestrator.db", description="SQLite file (own PVC).")
+    platform_namespace: str = Field(default="swarm-system", description="This install's namespace.")
     runtime_namespace: str = Field(default="userswarms", description="Written into each new UserSwarm's spec.")
     defects_configmap: str = Field(default="reference-defects", description="ConfigMap holding the active defect.")
     runtime_port: int = Field(default=RUNTIME_PORT, description="Runtime port when status.servicePort is absent.")

@@ -84,8 +84,8 @@ def mint_token(key: bytes, user_id: str, ttl_seconds: int, now: float | None = N
 
 def _split(token: str) -> tuple[str, str]:
     parts = token.split(".")
-    if len(parts) != 2 or not all(parts):
-        raise MalformedToken("expected <payload>.<signature>")
+    if len(parts) != 2 or not all(_B64URL.match(part) for part in parts):
+        raise MalformedToken("expected <payload>.<signature>, both base64url")
     return parts[0], parts[1]
 
 

@@ -58,6 +58,7 @@ class KubeActions:
 
     def namespace_uid(self, name: str) -> str | None:
         try:
-            return str(self._core.read_namespace(name).metadata.uid)
+            metadata = self._core.read_namespace(name).metadata
         except ApiException as exc:
             raise KubeActionError(f"reading namespace {name} failed: {exc.status}") from exc
+        return str(metadata.uid) if metadata is not None else None

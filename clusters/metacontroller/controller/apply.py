@@ -78,8 +78,8 @@ def set_last_applied(obj: Obj, last_applied: Obj) -> None:
 def strip_last_applied(obj: Obj) -> None:
     """Drop a last-applied annotation a hook copied back into its desired object (upstream "nullify")."""
     annotations = (obj.get("metadata") or {}).get("annotations")
-    if isinstance(annotations, dict):
-        annotations.pop(LAST_APPLIED_ANNOTATION, None)
+    if isinstance(annotations, dict) and annotations.pop(LAST_APPLIED_ANNOTATION, None) is not None and not annotations:
+        del obj["metadata"]["annotations"]  # it held only our annotation: as if the hook had sent none
 
 
 def merge(observed: Obj, last_applied: Obj | None, desired: Obj) -> Obj:

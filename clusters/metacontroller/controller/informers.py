@@ -124,8 +124,9 @@ class Informer:
             except Gone:
                 log.debug("watch of %s expired; relisting", self.resource)
             except ControllerError as exc:
-                if not self._stopped.is_set():
-                    log.warning("list/watch of %s failed: %s; retrying in %.1fs", self.resource, exc, backoff)
+                if self._stopped.is_set():
+                    return  # stop() closed the stream under us
+                log.warning("list/watch of %s failed: %s; retrying in %.1fs", self.resource, exc, backoff)
                 self._stopped.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
             except Exception:  # never let an informer thread die: a dead informer is a silent outage

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import watch as k8s_watch
 
@@ -338,6 +339,8 @@ class _KubeWatch:
                 yield {"type": event["type"], "object": event["raw_object"]}
         except k8s_client.ApiException as exc:
             raise status_error(exc.status or 0, str(exc.reason), str(exc.body or exc.reason)) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # the stream broke (or stop() closed it)
+            raise ApiError(0, "TransportError", f"watch stream ended: {exc}") from exc
 
     def stop(self) -> None:
         """Close the stream; the iterating thread's next read ends."""

@@ -185,4 +185,3 @@ class Reconciler:
                 raise DiscoveryError(f"desired child of kind {ctype[1]!r} has no apiVersion")
             self._kinds[ctype] = self.api.resource_for_kind(*ctype)
         return self._kinds[ctype]
-

@@ -1,0 +1,35 @@
+"""``python -m swarmconf.reference.orchestrator``: serve the orchestrator API on port 8080."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import uvicorn
+from kubernetes import client
+
+from swarmconf.reference.common import logs
+from swarmconf.reference.common.defects import ConfigMapSwitches
+from swarmconf.reference.common.kube import load_api_client
+from swarmconf.reference.common.settings import OrchestratorSettings, from_environ
+from swarmconf.reference.orchestrator.app import Orchestrator, create_app
+from swarmconf.reference.orchestrator.runtime_client import RuntimeClient
+from swarmconf.reference.orchestrator.store import Store
+from swarmconf.reference.orchestrator.swarms import KubeSwarms
+
+
+def main() -> None:
+    logs.configure()
+    settings = from_environ(OrchestratorSettings, os.environ)
+    api = load_api_client()
+    switches = ConfigMapSwitches(client.CoreV1Api(api), namespace=settings.platform_namespace,
+                                 name=settings.defects_configmap)
+    runtime = RuntimeClient(httpx.AsyncClient(trust_env=False), timeout=settings.runtime_timeout_seconds)
+    orchestrator = Orchestrator(settings=settings, store=Store(settings.database_path), swarms=KubeSwarms(api),
+                                runtime=runtime, switches=switches)
+    uvicorn.run(create_app(orchestrator, settings=settings), host="0.0.0.0", port=settings.port,
+                proxy_headers=False, server_header=False, access_log=False, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""LIF — lifecycle: creation yields exactly one UserSwarm that becomes verified in time; deleted children
+come back; invalid input is refused clearly and never destroys what exists."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import allure
+
+from swarmconf.fixtures.marks import proves
+from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.profiles import dig, nest
+from swarmconf.fixtures.tenants import Tenant, Workspace
+from swarmconf.kube import KubeError
+from swarmconf.waits import consistently, wait_for
+
+TenantFactory = Callable[..., Tenant]
+WorkspaceFactory = Callable[..., Workspace]
+
+
+def _swarms_of(platform: Platform, user_id: str) -> list[dict[str, Any]]:
+    return [s for s in platform.swarms() if dig(s, platform.profile.swarm.user) == user_id]
+
+
+@proves("LIF-1")
+def test_workspace_creates_one_swarm_verified_in_time(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """LIF-1: creating a workspace creates exactly one UserSwarm with the expected owner and names, and its
+    status reaches verified within the profile's time budget."""
+    profile = platform.profile
+    tenant = tenant_factory()
+    started = time.monotonic()
+    with allure.step("create the workspace"):
+        ws = workspace_factory(tenant, wait_verified=False)
+    with allure.step("exactly one UserSwarm, owned by the user, naming the workspace"):
+        swarms = _swarms_of(platform, tenant.user_id)
+        assert [s["metadata"]["name"] for s in swarms] == [ws.swarm_name], f"UserSwarms of the user: {swarms}"
+        swarm = swarms[0]
+        assert dig(swarm, profile.swarm.workspace) == ws.id
+        assert dig(swarm, profile.swarm.user) == tenant.user_id
+    with allure.step(f"verified within {profile.budgets.verify}s"):
+        swarm = platform.wait_verified(ws.id, timeout=profile.budgets.verify)
+        allure.attach(f"{time.monotonic() - started:.1f}s", name="time to verified")
+    with allure.step("the status publishes a Service that is one of its children, in the runtime namespace"):
+        service = dig(swarm, profile.swarm.service_name)
+        children = platform.children(ws.swarm_name)
+        assert service in {c["metadata"]["name"] for c in children if c["kind"] == "Service"}
+        assert {c["metadata"]["namespace"] for c in children} == {profile.runtime_namespace}
+    with allure.step("the API reports the workspace verified"):
+        body = tenant.get_workspace(ws.id).json()
+        assert dig(body, profile.api.verified) is True, f"API view: {body}"
+    with allure.step("still exactly one UserSwarm, observed over a period"):
+        consistently(
+            lambda: [s["metadata"]["name"] for s in _swarms_of(platform, tenant.user_id)],
+            holds=lambda names: names == [ws.swarm_name],
+            description=f"{tenant.user_id} has exactly one UserSwarm",
+            duration=profile.budgets.negative,
+            interval=1.0,
+        )
+
+
+def _recreated(platform: Platform, ws: Workspace, kind: str, old_uid: str, name: str) -> None:
+    wait_for(
+        lambda: platform.children(ws.swarm_name) if kind != "Pod" else platform.runtime_pods(ws.swarm_name),
+        until=lambda objs: any(o["metadata"]["name"] == name and o["metadata"]["uid"] != old_uid for o in objs),
+        description=f"{kind} {name} of {ws.swarm_name} is recreated",
+        timeout=platform.profile.budgets.heal,
+        interval=1.0,
+        transient=(KubeError,),
+    )
+
+
+@proves("LIF-2")
+def test_deleted_children_are_recreated(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """LIF-2: a deleted child (the Service, the ConfigMap, the runtime pod) is recreated by the controller,
+    and the workspace returns to verified and answers again."""
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    conv = tenant.new_conversation(ws.id)
+    children = platform.children(ws.swarm_name)
+    victims = [c for c in children if c["kind"] in ("Service", "ConfigMap")]
+    victims += platform.runtime_pods(ws.swarm_name)[:1]
+    assert {v.get("kind", "Pod") for v in victims} >= {"Service", "ConfigMap"}, f"children: {children}"
+    for victim in victims:
+        kind = victim.get("kind") or "Pod"
+        meta = victim["metadata"]
+        with allure.step(f"delete {kind} {meta['name']} and see it come back"):
+            platform.kube.delete("v1", kind, meta["name"], meta["namespace"])
+            _recreated(platform, ws, kind, meta["uid"], meta["name"])
+    with allure.step("the workspace is verified again and messages flow"):
+        platform.wait_verified(ws.id, timeout=platform.profile.budgets.heal)
+        resp = wait_for(
+            lambda: tenant.send_message(ws.id, conv, "after healing"),
+            until=lambda r: r.status_code == 200,
+            description="a message succeeds after healing",
+            timeout=platform.profile.budgets.heal,
+            interval=1.0,
+        )
+        assert resp.status_code == 200
+
+
+def _snapshot(platform: Platform, ws: Workspace) -> dict[str, str]:
+    return {f"{c['kind']}/{c['metadata']['name']}": c["metadata"]["uid"] for c in platform.children(ws.swarm_name)}
+
+
+def _restore_patch(patch: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """The merge patch that puts back what ``patch`` changed in ``original``."""
+    out: dict[str, Any] = {}
+    for key, value in patch.items():
+        before = original.get(key) if isinstance(original, dict) else None
+        out[key] = (
+            _restore_patch(value, before or {}) if isinstance(value, dict) and isinstance(before, dict) else before
+        )
+    return out
+
+
+@proves("LIF-3")
+def test_invalid_input_is_rejected_and_destroys_nothing(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """LIF-3: invalid input to the platform (invalid workspace requests, malformed UserSwarm specs) is rejected
+    with a clear error and never destroys existing children or data."""
+    profile = platform.profile
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    conv = tenant.new_conversation(ws.id)
+    marker = f"keep {secrets.token_hex(6)}"
+    assert tenant.send_message(ws.id, conv, marker).status_code == 200
+    before = _snapshot(platform, ws)
+
+    invalid_requests = {
+        "not JSON": b"{not json",
+        "a JSON list": b"[]",
+        "an unknown runtime mode": json.dumps(nest(profile.api.runtime_mode, "no-such-mode")).encode(),
+        "a wrongly typed runtime": json.dumps(nest(profile.api.runtime_mode.split(".")[0], 42)).encode(),
+    }
+    route = profile.routes.create_workspace
+    for label, body in invalid_requests.items():
+        with allure.step(f"create a workspace with {label}: a 4xx with an explanation, no UserSwarm"):
+            resp = tenant.client.request(
+                route.method, route.url(), content=body, headers={"Content-Type": "application/json"}
+            )
+            assert 400 <= resp.status_code < 500, f"{label}: HTTP {resp.status_code}: {resp.text}"
+            assert resp.text.strip(), f"{label}: the rejection carries no explanation"
+    assert [s["metadata"]["name"] for s in _swarms_of(platform, tenant.user_id)] == [ws.swarm_name]
+
+    crd = profile.crd
+    for patch in profile.swarm.invalid_patches:
+        with allure.step(f"patch the UserSwarm with {patch}: refused or reported, and nothing destroyed"):
+            original = platform.swarm_named(ws.swarm_name) or {}
+            try:
+                platform.kube.patch(crd.api_version, crd.kind, ws.swarm_name, patch)
+            except KubeError as exc:
+                assert 400 <= exc.status < 500 and str(exc), f"patch refused without a clear error: {exc}"
+            else:
+                try:
+                    _reported_invalid(platform, ws, patch)
+                    _children_kept(platform, ws, before)
+                finally:
+                    platform.kube.patch(crd.api_version, crd.kind, ws.swarm_name, _restore_patch(patch, original))
+    with allure.step("after the invalid input: verified again, the same children, the history intact"):
+        platform.wait_verified(ws.id, timeout=profile.budgets.heal)
+        assert _snapshot(platform, ws) == before
+        history = tenant.history(ws.id, conv)
+        assert history.status_code == 200 and marker in history.text, f"history lost: {history.text}"
+
+
+def _reported_invalid(platform: Platform, ws: Workspace, patch: dict[str, Any]) -> None:
+    leaf = _leaf_key(patch)
+    wait_for(
+        lambda: platform.swarm_named(ws.swarm_name),
+        until=lambda s: leaf in json.dumps(dig(s, "status", {})),
+        description=f"the UserSwarm status explains the invalid {leaf}",
+        timeout=platform.profile.budgets.heal,
+        interval=1.0,
+        transient=(KubeError,),
+    )
+
+
+def _children_kept(platform: Platform, ws: Workspace, before: dict[str, str]) -> None:
+    consistently(
+        lambda: _snapshot(platform, ws),
+        holds=lambda now: all(now.get(key) == uid for key, uid in before.items()),
+        description=f"every child of {ws.swarm_name} stays (same UIDs) while its spec is invalid",
+        duration=platform.profile.budgets.negative,
+        interval=1.0,
+    )
+
+
+def _leaf_key(patch: dict[str, Any]) -> str:
+    key, value = next(iter(patch.items()))
+    return _leaf_key(value) if isinstance(value, dict) and value else key

@@ -1,0 +1,247 @@
+"""MSG — the four-step message flow: the app sends, the orchestrator checks identity and resolves the swarm,
+the request travels privately to the runtime, the reply comes back provably from the right swarm; nothing
+flows before verification; history stays on the swarm's volume.
+
+What the runtime received is read from its own request log, through the API server's service proxy.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import allure
+import pytest
+
+from swarmconf.fixtures.marks import proves
+from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.profiles import dig
+from swarmconf.fixtures.tenants import Tenant, Workspace
+from swarmconf.kube import KubeError
+from swarmconf.waits import consistently, wait_for
+
+TenantFactory = Callable[..., Tenant]
+WorkspaceFactory = Callable[..., Workspace]
+
+
+def _text() -> str:
+    return f"hello {secrets.token_hex(6)}"
+
+
+@proves("MSG-1")
+def test_message_to_own_verified_workspace_succeeds(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-1: the app sends a well-formed message with its credential to the user's own verified workspace,
+    and it succeeds."""
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    with allure.step("create a conversation"):
+        conv = tenant.new_conversation(ws.id)
+    with allure.step("send a message"):
+        resp = tenant.send_message(ws.id, conv, _text())
+    assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+    assert dig(resp.json(), platform.profile.api.reply_text), f"no reply in {resp.json()}"
+
+
+@proves("MSG-2")
+def test_workspace_resolves_to_its_own_swarm_only(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-2: the orchestrator resolves the workspace to the Service in that workspace's UserSwarm status, and
+    to no other: not the same user's other workspace, not another user's."""
+    alice, bob = tenant_factory(), tenant_factory()
+    first = workspace_factory(alice, wait_verified=False)
+    second = workspace_factory(alice, wait_verified=False)
+    other = workspace_factory(bob, wait_verified=False)
+    for ws in (first, second, other):
+        platform.wait_verified(ws.id)
+    conv = alice.new_conversation(second.id)
+    marks = {ws.swarm_name: platform.traffic_mark(ws.swarm_name) for ws in (first, second, other)}
+
+    with allure.step("send to the user's second workspace"):
+        resp = alice.send_message(second.id, conv, _text())
+        assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+    with allure.step("exactly that workspace's runtime received it"):
+        got = platform.traffic_since(second.swarm_name, marks[second.swarm_name])
+        assert len(got) == 1, f"{second.swarm_name} received {got}"
+        assert dig(resp.json(), platform.profile.api.reply_workspace) == second.id
+    with allure.step("the published Service is the one that answered"):
+        swarm = platform.swarm(second.id)
+        service = dig(swarm, platform.profile.swarm.service_name)
+        assert service in {
+            c["metadata"]["name"] for c in platform.children(second.swarm_name) if c["kind"] == "Service"
+        }
+    with allure.step("no other runtime received anything, observed over a period"):
+        for ws in (first, other):
+            platform.assert_no_traffic_since(ws.swarm_name, marks[ws.swarm_name])
+
+
+@proves("MSG-3")
+def test_request_reaches_runtime_privately_from_the_orchestrator(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-3: the request reaches the runtime through the cluster network from the orchestrator, never through
+    a public address: the runtime sees an orchestrator pod as its caller."""
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    conv = tenant.new_conversation(ws.id)
+    mark = platform.traffic_mark(ws.swarm_name)
+    with allure.step("send a message"):
+        resp = tenant.send_message(ws.id, conv, _text())
+        assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+    orchestrator_ips = {dig(p, "status.podIP") for p in platform.pods_of(platform.profile.components.orchestrator)} - {
+        None
+    }
+    with allure.step(f"the runtime's caller is an orchestrator pod {sorted(orchestrator_ips)}"):
+        got = platform.traffic_since(ws.swarm_name, mark)
+        assert len(got) == 1, f"expected exactly one request at the runtime, got {got}"
+        caller = platform.log_field(got[0], "caller")
+        assert caller in orchestrator_ips, f"runtime was called by {caller}, not the orchestrator {orchestrator_ips}"
+    with allure.step("the runtime's Service is only reachable inside the cluster"):
+        services = [c for c in platform.children(ws.swarm_name) if c["kind"] == "Service"]
+        assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in services)
+
+
+@proves("MSG-4")
+def test_reply_comes_back_from_the_right_swarm(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-4: the app receives the runtime's reply for that conversation, and the reply is provably from the
+    right swarm (signed with that workspace's identity)."""
+    alice, bob = tenant_factory(), tenant_factory()
+    ws = workspace_factory(alice, wait_verified=False)
+    decoy = workspace_factory(bob, wait_verified=False)
+    platform.wait_verified(ws.id)
+    platform.wait_verified(decoy.id)
+    conv = alice.new_conversation(ws.id)
+    text = _text()
+    with allure.step("send a message and receive the reply"):
+        resp = alice.send_message(ws.id, conv, text)
+        assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+        reply: dict[str, Any] = resp.json()
+        allure.attach(resp.text, name="reply", attachment_type=allure.attachment_type.JSON)
+    api = platform.profile.api
+    with allure.step("the reply names this workspace and conversation"):
+        assert dig(reply, api.reply_workspace) == ws.id
+        assert conv in resp.text, "the reply does not name its conversation"
+        assert dig(reply, api.reply_text)
+    with allure.step("the reply's signature is this workspace's, and not another's"):
+        verdict = platform.verify_reply(reply, ws.id)
+        if verdict is None:
+            pytest.fail(f"profile {platform.profile.name} gives no way to verify a reply's origin", pytrace=False)
+        assert verdict, "the reply's signature does not match the workspace's identity"
+        forged = {**reply, api.reply_workspace: decoy.id}
+        assert platform.verify_reply(forged, decoy.id) is False, "the verifier accepts a reply relabelled as another"
+
+
+@proves("MSG-5")
+def test_nothing_flows_until_verified(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-5: until the swarm is verified the orchestrator answers "not ready" (503) and sends nothing to the
+    runtime; once verified, messages flow."""
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant, wait_verified=False)
+    conv = tenant.new_conversation(ws.id)
+    with allure.step("right after creation: 503 while the swarm is not verified"):
+        resp = tenant.send_message(ws.id, conv, _text())
+        verified_now = platform.is_verified(platform.swarm(ws.id))
+        assert verified_now or resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}"
+    with allure.step("once verified, messages flow"):
+        platform.wait_verified(ws.id)
+        resp = tenant.send_message(ws.id, conv, _text())
+        assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in dig(pod, "status.conditions", []) or [])
+
+
+@proves("MSG-5")
+def test_ready_but_unverified_runtime_gets_no_traffic(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-5: a runtime whose pod is Ready but fails verification never receives user traffic: the
+    orchestrator answers 503."""
+    mode = platform.profile.runtime.failing_verify_mode
+    if mode is None:
+        pytest.skip(f"profile {platform.profile.name} has no runtime mode that fails verification")
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant, wait_verified=False, runtime_mode=mode)
+    with allure.step("the runtime pod becomes Ready"):
+        wait_for(
+            lambda: platform.runtime_pods(ws.swarm_name),
+            until=lambda pods: any(_pod_ready(p) for p in pods),
+            description=f"the runtime pod of {ws.swarm_name} is Ready",
+            timeout=platform.profile.budgets.verify,
+            interval=1.0,
+            transient=(KubeError,),
+        )
+    conv = tenant.new_conversation(ws.id)
+    mark = platform.traffic_mark(ws.swarm_name)
+    with allure.step("messages get 503 while the swarm stays unverified"):
+        for _ in range(3):
+            resp = tenant.send_message(ws.id, conv, _text())
+            assert resp.status_code == 503, f"Ready-but-unverified runtime: HTTP {resp.status_code}: {resp.text}"
+    with allure.step("the swarm stays unverified and its runtime receives nothing, observed over a period"):
+        consistently(
+            lambda: platform.swarm(ws.id),
+            holds=lambda s: not platform.is_verified(s),
+            description=f"{ws.swarm_name} stays unverified",
+            duration=platform.profile.budgets.negative,
+            interval=1.0,
+        )
+        platform.assert_no_traffic_since(ws.swarm_name, mark)
+
+
+def _history_texts(tenant: Tenant, ws: Workspace, conv: str, field: str) -> list[str]:
+    resp = tenant.history(ws.id, conv)
+    assert resp.status_code == 200, f"history: HTTP {resp.status_code}: {resp.text}"
+    return [str(m) for m in dig(resp.json(), field, []) or []]
+
+
+@proves("MSG-6")
+def test_history_survives_a_runtime_restart(
+    platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
+) -> None:
+    """MSG-6: a conversation's history lives on that swarm's volume and survives a restart of the runtime pod."""
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    conv = tenant.new_conversation(ws.id)
+    texts = [_text(), _text()]
+    field = platform.profile.api.history
+    with allure.step("send two messages"):
+        for text in texts:
+            assert tenant.send_message(ws.id, conv, text).status_code == 200
+    with allure.step("the history holds them"):
+        before = _history_texts(tenant, ws, conv, field)
+        assert all(any(t in m for m in before) for t in texts), f"history lacks the messages: {before}"
+    with allure.step("the runtime pod mounts the swarm's own PVC"):
+        pvcs = {c["metadata"]["name"] for c in platform.children(ws.swarm_name) if c["kind"] == "PersistentVolumeClaim"}
+        pod = platform.runtime_pods(ws.swarm_name)[0]
+        claims = {dig(v, "persistentVolumeClaim.claimName") for v in pod["spec"].get("volumes") or []}
+        assert pvcs & claims, f"runtime pod volumes {claims} do not include the swarm's PVC {pvcs}"
+    with allure.step("restart the runtime pod"):
+        old_uid = pod["metadata"]["uid"]
+        platform.kube.delete("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
+        wait_for(
+            lambda: platform.runtime_pods(ws.swarm_name),
+            until=lambda pods: any(p["metadata"]["uid"] != old_uid and _pod_ready(p) for p in pods),
+            description=f"a new runtime pod of {ws.swarm_name} is Ready",
+            timeout=platform.profile.budgets.heal,
+            interval=1.0,
+            transient=(KubeError,),
+        )
+        platform.wait_verified(ws.id, timeout=platform.profile.budgets.heal)
+    with allure.step("the history is still there"):
+        after = wait_for(
+            lambda: tenant.history(ws.id, conv),
+            until=lambda r: r.status_code == 200,
+            description="the history answers again",
+            timeout=platform.profile.budgets.heal,
+            interval=1.0,
+        )
+        messages = [str(m) for m in dig(after.json(), field, []) or []]
+        assert all(any(t in m for m in messages) for t in texts), f"history lost after restart: {messages}"

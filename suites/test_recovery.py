@@ -1,0 +1,315 @@
+"""RPR — recovery after a half-failed cleanup (CONTRACT.md RPR-1..RPR-5).
+
+Every scenario has the same shape: inject a fault into the deletion flow; prove the system is stuck or
+partial *because of it* (over a period, not in one look); remove the fault; assert full convergence — no
+UserSwarm, no children, no PVC for that workspace — and that a bystander workspace of another user is
+exactly as it was and still answers messages (DEL-5).
+
+Scenarios (fault → proof that it held):
+
+* RPR-1 orchestrator dies mid-deletion (the profile's crash means) → the workspace answers 404 while its
+  UserSwarm stays, not even terminating;
+* RPR-2 Metacontroller down (its StatefulSet at 0) → terminating, finalizer kept, every child in place;
+* RPR-3 finalize hook failing / slow / unreachable, after a partial teardown → the same, for the children
+  left, plus the bad hook's own call log;
+* RPR-4 finalizer force-removed while Metacontroller is down → the UserSwarm gone, its children dangling;
+* RPR-5 reaper with the orchestrator down / with one deletion refused / on its schedule → live swarms kept,
+  the refused one kept until the refusal is lifted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import allure
+import pytest
+
+from swarmconf.fixtures import deletion, faults
+from swarmconf.fixtures.cleanup import HARNESS_NAMESPACE, run_labels
+from swarmconf.fixtures.deletion import Prepared
+from swarmconf.fixtures.marks import proves
+from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.profiles import Profile
+from swarmconf.kube import Kube
+from swarmconf.waits import consistently, wait_for
+
+#: How long a recovery test holds its fault while proving it took effect (times the negative-check budget).
+HOLD = 2.0
+
+
+def _kept(platform: Platform, snap: deletion.SwarmSnapshot) -> bool:
+    seen = deletion.observe(platform, snap)
+    return seen.swarm is not None and not seen.terminating
+
+
+def _run_reaper(kube: Kube, profile: Profile, run_id: str) -> faults.ReaperRun:
+    return faults.run_reaper(
+        kube, profile.components.reaper, labels=run_labels(run_id), timeout=profile.budgets.reaper
+    )
+
+
+# --- RPR-1 ------------------------------------------------------------------------------------------
+
+
+@proves("RPR-1", "DEL-4", "DEL-5")
+def test_orchestrator_dies_between_workspace_and_userswarm_deletion(
+    kube: Kube, platform: Platform, profile: Profile, run_id: str, target: Prepared, bystander: Prepared
+) -> None:
+    """RPR-1 (and DEL-4, DEL-5): layer 1 fails half-way; the orphaned UserSwarm is caught by the reaper."""
+    crash = profile.orchestrator_crash
+    assert crash is not None, f"profile {profile.name} has no orchestrator_crash means: RPR-1 cannot be checked"
+    with faults.cronjob_suspended(kube, profile.components.reaper):
+        with allure.step("the orchestrator dies after deleting the workspace, before deleting its UserSwarm"):
+            faults.orchestrator_crash(
+                kube, workload=profile.components.orchestrator, command=crash.command(target.workspace.id),
+                container=profile.components.orchestrator.container,
+            )
+        with allure.step("the workspace is gone, and an orphaned UserSwarm stays behind"):
+            consistently(
+                lambda: (target.tenant.get_workspace(target.workspace.id).status_code, _kept(platform, target.snap)),
+                holds=lambda seen: seen == (404, True),
+                description="the workspace answers 404 while its UserSwarm stays (not even terminating)",
+                duration=profile.budgets.negative * HOLD,
+            )
+        with allure.step("the reaper, run now, deletes the orphan"):
+            run = _run_reaper(kube, profile, run_id)
+            assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
+    with allure.step("the children go through layer 2 and nothing of the workspace is left"):
+        deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+# --- RPR-2 ------------------------------------------------------------------------------------------
+
+
+@proves("RPR-2", "DEL-5")
+def test_metacontroller_down_during_deletion(
+    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+) -> None:
+    """RPR-2 (and DEL-5): with Metacontroller down the UserSwarm stays terminating with its finalizer and
+    children; when it returns, the cleanup completes."""
+    with faults.metacontroller_down(kube, profile.components.metacontroller):
+        with allure.step("1. the user deletes the workspace through the API"):
+            deletion.delete_through_api(target)
+        with allure.step("2. the UserSwarm is deleted, and stays: nothing runs the finalize hook"):
+            deletion.wait_terminating(platform, target.snap)
+            deletion.prove_stuck(
+                platform, target.snap, duration=profile.budgets.negative * HOLD, because="Metacontroller is down"
+            )
+    with allure.step("3-4. Metacontroller is back: the teardown completes and nothing is left"):
+        deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+# --- RPR-3 ------------------------------------------------------------------------------------------
+
+HOOK_FAULTS = ("failing", "slow", "unreachable")
+
+
+@contextlib.contextmanager
+def broken_finalize_hook(
+    mode: str, *, kube: Kube, platform: Platform, run_id: str
+) -> Iterator[faults.BrokenHook | None]:
+    """The finalize hook answering 500 (``failing``), hanging past its timeout (``slow``), or with no
+    server behind it (``unreachable``: the webhook scaled to zero)."""
+    profile = platform.profile
+    if mode == "unreachable":
+        with faults.webhook_down(kube, profile.components.webhook):
+            yield None
+        return
+    crd = profile.crd
+    controller = faults.find_composite_controller(kube, crd.api_version, crd.plural)
+    assert platform.app_image, "no app image to run the bad hook from"
+    with faults.hook_broken(
+        kube,
+        controller=controller["metadata"]["name"],
+        mode={"failing": "fail", "slow": "hang"}[mode],
+        namespace=HARNESS_NAMESPACE,
+        image=platform.app_image,
+        labels=run_labels(run_id),
+        timeout=profile.budgets.verify,
+    ) as hook:
+        yield hook
+
+
+@pytest.mark.parametrize("mode", HOOK_FAULTS)
+@proves("RPR-3", "DEL-6", "DEL-5")
+def test_finalize_hook_fails_after_a_partial_teardown(
+    kube: Kube, platform: Platform, profile: Profile, run_id: str, target: Prepared, bystander: Prepared, mode: str
+) -> None:
+    """RPR-3 (and DEL-6, DEL-5): the finalize hook fails (errors, times out, or is unreachable) after part
+    of the teardown is done; when it recovers, the rest is torn down and nothing is recreated."""
+    partial = target.snap.of_kind("StatefulSet", "ConfigMap")
+    rest = [c for c in target.snap.children if c not in partial]
+    with broken_finalize_hook(mode, kube=kube, platform=platform, run_id=run_id) as hook:
+        with allure.step(f"1-2. the workspace and its UserSwarm are deleted while the finalize hook is {mode}"):
+            deletion.delete_through_api(target)
+            deletion.wait_terminating(platform, target.snap)
+        with allure.step("part of the teardown is done (the StatefulSet and the ConfigMap are gone)"):
+            faults.delete_children(kube, partial)
+        with allure.step(f"3. the teardown is stuck because the hook is {mode}"):
+            deletion.prove_stuck(
+                platform, target.snap, duration=profile.budgets.negative * HOLD,
+                because=f"the finalize hook is {mode}", expect_left=rest,
+            )
+            if hook is not None:
+                calls = [c for c in hook.calls(target.snap.name) if c["finalizing"]]
+                assert calls, f"Metacontroller never called the {mode} finalize hook for {target.snap.name}"
+    with allure.step("3-4. the hook recovers: the rest is torn down, nothing recreated, nothing left"):
+        deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete * 2)
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+# --- RPR-4 ------------------------------------------------------------------------------------------
+
+
+@proves("RPR-4", "DEL-5")
+def test_finalizer_force_removed_leaves_nothing_behind(
+    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+) -> None:
+    """RPR-4 (and DEL-5): the finalizer is stripped while children are left (dangling ownerReferences);
+    the garbage collector collects them and nothing of the workspace remains.
+
+    One child is held by a harness finalizer so that the collector's delete can be seen on it (it turns
+    terminating) rather than raced against.
+    """
+    crd = profile.crd
+    held_ref = next(iter(target.snap.of_kind("ConfigMap", "ServiceAccount", "Secret")))
+    with faults.metacontroller_down(kube, profile.components.metacontroller):
+        with allure.step("1-2. the workspace and its UserSwarm are deleted (Metacontroller is down)"):
+            deletion.delete_through_api(target)
+            deletion.wait_terminating(platform, target.snap)
+        held_obj = kube.get(held_ref.api_version, held_ref.kind, held_ref.name, held_ref.namespace)
+        assert held_obj is not None, f"{held_ref} vanished while Metacontroller was down"
+        with faults.finalizer_held(kube, held_obj) as held:
+            with allure.step("the UserSwarm's finalizer is force-removed: it goes, its children dangle"):
+                faults.strip_finalizer(
+                    kube, crd.api_version, crd.kind, target.snap.name, deletion.swarm_finalizer(platform)
+                )
+                seen = wait_for(
+                    lambda: deletion.observe(platform, target.snap),
+                    until=lambda s: s.swarm is None,
+                    description=f"the UserSwarm {target.snap.name} is gone once its finalizer is stripped",
+                    timeout=profile.budgets.delete,
+                )
+                assert held in seen.left, f"the held child {held} is gone: nothing was left dangling"
+            with allure.step("the garbage collector collects every child (the held one turns terminating)"):
+                wait_for(
+                    lambda: deletion.observe(platform, target.snap),
+                    until=lambda s: s.left == [held] and not s.others and _terminating(kube, held),
+                    description="every child but the held one is gone, and the held one is being deleted",
+                    timeout=profile.budgets.delete,
+                    interval=1.0,
+                )
+    with allure.step("nothing of the workspace is left"):
+        deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+def _terminating(kube: Kube, ref: faults.ObjectRef) -> bool:
+    obj = kube.get(ref.api_version, ref.kind, ref.name, ref.namespace)
+    return bool(obj and obj["metadata"]["uid"] == ref.uid and obj["metadata"].get("deletionTimestamp"))
+
+
+# --- RPR-5 ------------------------------------------------------------------------------------------
+
+
+@proves("RPR-5", "DEL-5")
+def test_reaper_spares_live_owners_even_when_it_cannot_ask(
+    kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
+) -> None:
+    """RPR-5 (and DEL-5): with the orchestrator unreachable the reaper cannot tell who owns what, and
+    deletes nothing; with it back, a sweep still keeps every swarm whose owner exists."""
+    with faults.cronjob_suspended(kube, profile.components.reaper):
+        with faults.scaled_to_zero(kube, profile.components.orchestrator, timeout=profile.budgets.install):
+            with allure.step("the reaper runs while the orchestrator cannot answer"):
+                run = _run_reaper(kube, profile, run_id)
+                allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
+            consistently(
+                lambda: _kept(platform, bystander.snap),
+                holds=bool,
+                description="the live owner's UserSwarm is kept",
+                duration=profile.budgets.negative,
+            )
+        with allure.step("the reaper runs again with the orchestrator back"):
+            run = _run_reaper(kube, profile, run_id)
+            assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+@proves("RPR-5", "DEL-4", "DEL-5")
+def test_reaper_survives_one_failing_item(
+    kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
+) -> None:
+    """RPR-5 (and DEL-4, DEL-5): one orphan whose deletion is refused (by an admission policy) does not stop
+    the sweep: the other orphan is reaped; once the refusal is lifted, the next sweep reaps the first."""
+    crd = profile.crd
+    labels = run_labels(run_id)
+    bodies = sorted(
+        (deletion.orphan_for(platform, bystander.workspace.id, labels) for _ in range(2)),
+        key=lambda body: body["metadata"]["name"],
+    )  # the refused one comes first in the sweep's (name) order
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(faults.cronjob_suspended(kube, profile.components.reaper))
+        orphans = [stack.enter_context(faults.orphaned_swarm(kube, body)) for body in bodies]
+        refused, other = (deletion.wait_provisioned(platform, o["metadata"]["name"]) for o in orphans)
+        with faults.deletion_denied(
+            kube,
+            group=crd.group,
+            resource=crd.plural,
+            target=refused.name,
+            labels=labels,
+            probe=lambda: faults.delete_refused(kube, crd.api_version, crd.kind, refused.name),
+            timeout=profile.budgets.verify,
+        ):
+            with allure.step(f"the reaper sweeps while deleting {refused.name} is refused"):
+                run = _run_reaper(kube, profile, run_id)
+                allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
+            with allure.step("the other orphan is reaped; the refused one is still there"):
+                deletion.wait_converged(platform, other, timeout=profile.budgets.delete)
+                assert _kept(platform, refused), f"{refused.name} went although its deletion was refused"
+        with allure.step("with the refusal lifted, the next sweep reaps it"):
+            run = _run_reaper(kube, profile, run_id)
+            assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
+            deletion.wait_converged(platform, refused, timeout=profile.budgets.delete)
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+@proves("RPR-5", "DEL-4")
+def test_reaper_runs_on_schedule(
+    kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
+) -> None:
+    """RPR-5 (and DEL-4): without being triggered, the reaper's CronJob sweeps on its schedule and the
+    orphan goes."""
+    reaper = profile.components.reaper
+    body = deletion.orphan_for(platform, bystander.workspace.id, run_labels(run_id))
+    with faults.orphaned_swarm(kube, body) as orphan:
+        since = datetime.now(UTC)
+        snap = deletion.wait_provisioned(platform, orphan["metadata"]["name"])
+        with allure.step("a scheduled sweep runs and the orphan goes"):
+            deletion.wait_converged(platform, snap, timeout=profile.budgets.reaper + profile.budgets.delete)
+        cronjob = kube.get("batch/v1", "CronJob", reaper.name, reaper.namespace)
+        assert cronjob is not None
+        last = _time((cronjob.get("status") or {}).get("lastScheduleTime"))
+        assert last is not None and last >= since.replace(microsecond=0), (
+            f"the CronJob {reaper.name} has not been scheduled since the orphan appeared (last: {last})"
+        )
+    with allure.step("the bystander is untouched and still answers"):
+        bystander.check_untouched(platform)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -1,0 +1,137 @@
+"""``swarmconf run`` (the conformance suite with every report) and ``swarmconf report`` (regenerate HTML).
+
+``run`` starts pytest on ``suites/`` in a child process with ``--reports`` (see
+:mod:`swarmconf.reports.plugin`), then generates the Allure HTML, prints where every report is and the
+verdict, and returns the gating exit code (:mod:`swarmconf.reports.exitcodes`). A missing npm only costs
+the Allure HTML: the summary, JUnit XML and pytest-html report are written by pytest itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from swarmconf.cli import EXIT_INFRA
+
+if TYPE_CHECKING:
+    from swarmconf.reports.rundir import RunDir
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "suites"
+REPORTS_DIR = ROOT / "reports" / "out"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run the conformance suites and write every report",
+        description="Run the conformance suites (pytest on suites/) and write summary, JUnit, pytest-html and "
+        "Allure reports to reports/out/<run-id>/. Arguments after `--` go to pytest unchanged.",
+    )
+    run.add_argument("--profile", help="platform profile: a bundled name or a path to a YAML file")
+    run.add_argument("--cluster", help="cluster provider: kind (default) or existing")
+    run.add_argument("--kubeconfig", help="kubeconfig for --cluster existing")
+    run.add_argument("--context", help="kubeconfig context for --cluster existing")
+    run.add_argument("--level", choices=("baseline", "strict"), help="which clauses gate (default baseline)")
+    _common(run)
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments (after --)")
+    run.set_defaults(handler=run_command)
+
+    report = subparsers.add_parser("report", help="(re)generate the HTML reports of a run")
+    _common(report)
+    report.set_defaults(handler=report_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-id", help="run ID (run: default new; report: default the latest run)")
+    parser.add_argument("--reports-dir", type=Path, default=REPORTS_DIR, help="parent of run folders")
+
+
+def pytest_command(args: argparse.Namespace, run_id: str) -> list[str]:
+    """The pytest command line ``swarmconf run`` starts."""
+    extra = [a for a in (args.pytest_args or []) if a != "--"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--reports",
+        "--reports-dir",
+        str(args.reports_dir),
+        "--reports-run-id",
+        run_id,
+    ]
+    for flag in ("profile", "cluster", "kubeconfig", "context", "level"):
+        value = getattr(args, flag, None)
+        if value:
+            cmd += [f"--{flag}", str(value)]
+    if not any(not a.startswith("-") and (Path(a.split("::")[0]).exists()) for a in extra):
+        cmd.append(str(SUITES))
+    return cmd + extra
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from swarmconf.reports import rundir
+
+    run_id = args.run_id or rundir.new_run_id()
+    cmd = pytest_command(args, run_id)
+    print("swarmconf run:", " ".join(cmd), flush=True)
+    code = subprocess.run(cmd, cwd=ROOT).returncode
+    run = rundir.RunDir(args.reports_dir.resolve(), run_id)
+    if not run.summary_json.is_file():
+        print(f"swarmconf run: pytest exited {code} before writing a summary (see its output above)")
+        return code or EXIT_INFRA
+    _generate_html(run)
+    _print_where(run)
+    return code
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from swarmconf.reports import rundir
+
+    try:
+        run = rundir.resolve(args.reports_dir.resolve(), args.run_id)
+    except FileNotFoundError as exc:
+        print(f"swarmconf report: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    ok = _generate_html(run)
+    _print_where(run)
+    return 0 if ok else EXIT_INFRA
+
+
+def _generate_html(run: RunDir) -> bool:
+    from swarmconf.reports import allure_html, toolchain
+
+    try:
+        allure_html.generate(run, log=lambda m: print(m, flush=True))
+    except toolchain.ToolMissing as exc:
+        print(f"swarmconf: no Allure HTML: {exc}")
+        return False
+    except allure_html.AllureFailed as exc:
+        print(f"swarmconf: {exc}")
+        return False
+    return True
+
+
+def _print_where(run: RunDir) -> None:
+    from swarmconf.reports.exitcodes import describe
+
+    allure_index = run.allure_report / "index.html"
+    print(f"\nreports of run {run.run_id} in {run.path}")
+    for label, path in (
+        ("summary", run.summary_md),
+        ("allure", allure_index),
+        ("pytest-html", run.html),
+        ("junit", run.junit),
+        ("manifest", run.manifest),
+    ):
+        state = "" if path.exists() else "  (missing)"
+        print(f"  {label:<12} {path}{state}")
+    try:
+        data = json.loads(run.summary_json.read_text())
+    except (OSError, ValueError):
+        return
+    print(f"verdict: {describe(data['exit_code'])} (exit code {data['exit_code']}, level {data['level']})")

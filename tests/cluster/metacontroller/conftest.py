@@ -1,0 +1,162 @@
+"""Fixtures for the Metacontroller end-to-end tests (repository-local: these tests only).
+
+Environment (read here, once):
+
+* ``SWARMCONF_KUBECONFIG`` — the cluster (default ``/work/dev-cluster/kubeconfig``); missing → the tests fail
+  with a message saying so.
+* ``SWARMCONF_CLUSTER_NAME`` — the kind cluster to load the app image into (default: the content of
+  ``/work/dev-cluster/name``).
+* ``SWARMCONF_MC_EXTERNAL=1`` — a controller is already running (e.g. by hand against a bare API server):
+  don't install one, and serve the test hook from this process on 127.0.0.1 instead of in-cluster.
+
+By default the session installs the compatible controller (offline mode, the project's app image) as
+StatefulSet ``metacontroller/metacontroller`` and runs the test hook as a Deployment in
+``mce2e-testhook``, reached only through the API server's service proxy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mce2e import HOOK_NAMESPACE, ClusterHookServer, HookServer, LocalHookServer, Scenario
+
+from swarmconf.clusters.metacontroller.controller.errors import AlreadyExists, ApiError, NotFound
+from swarmconf.clusters.metacontroller.controller.kube import KubeApi
+from swarmconf.kube import Kube, KubeconfigError, connect
+from swarmconf.waits import wait_for
+
+DEV_CLUSTER = Path("/work/dev-cluster")
+
+
+@pytest.fixture(scope="session")
+def kube() -> Kube:
+    """Clients for the cluster under test."""
+    path = Path(os.environ.get("SWARMCONF_KUBECONFIG", str(DEV_CLUSTER / "kubeconfig")))
+    if not path.is_file():
+        pytest.fail(
+            f"Metacontroller e2e tests need a cluster: no kubeconfig at {path}. "
+            "Set SWARMCONF_KUBECONFIG to a kubeconfig, or build the dev kind cluster first.",
+            pytrace=False,
+        )
+    try:
+        return connect(path)
+    except KubeconfigError as exc:
+        pytest.fail(f"cannot use {path}: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def api(kube: Kube) -> KubeApi:
+    """The controller's own raw JSON API layer (used for proxy calls and exact object shapes)."""
+    return KubeApi(kube.api_client)
+
+
+@pytest.fixture(scope="session")
+def external() -> bool:
+    """Whether the controller is run outside this session (dev loop)."""
+    return os.environ.get("SWARMCONF_MC_EXTERNAL") == "1"
+
+
+@pytest.fixture(scope="session")
+def metacontroller(kube: Kube, external: bool) -> dict[str, Any]:
+    """Install the compatible controller (offline mode) unless one runs externally; return the install record."""
+    if external:
+        return {"mode": "external", "image": None}
+    from swarmconf.clusters.appimage import ensure_app_image
+    from swarmconf.clusters.metacontroller.install import install_metacontroller
+
+    cluster = os.environ.get("SWARMCONF_CLUSTER_NAME") or (DEV_CLUSTER / "name").read_text().strip()
+    image = ensure_app_image(cluster)
+    return install_metacontroller(kube.api_client, mode="offline", image=image, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def hook_server(api: KubeApi, metacontroller: dict[str, Any], external: bool) -> Iterator[HookServer]:
+    """The shared test hook server (in-cluster by default)."""
+    if external:
+        local = LocalHookServer()
+        yield local
+        local.stop()
+        return
+    _deploy_testhook(api, metacontroller["image"])
+    server = ClusterHookServer(api)
+    wait_for(
+        lambda: server.control("GET", "/control/ready-probe/requests"),
+        until=lambda r: r == [],
+        description="test hook answers through the service proxy",
+        timeout=120,
+        interval=1.0,
+        transient=(ApiError,),
+    )
+    yield server
+    _delete(api, f"/api/v1/namespaces/{HOOK_NAMESPACE}")
+
+
+@pytest.fixture
+def scenario(api: KubeApi, hook_server: HookServer) -> Iterator[Scenario]:
+    """A test's own CRD/CompositeController/namespaces/hook id; removed in teardown whatever happens."""
+    world = Scenario(api, hook_server)
+    yield world
+    world.cleanup()
+
+
+def _deploy_testhook(api: KubeApi, image: str) -> None:
+    labels = {"app.kubernetes.io/name": "mce2e-testhook"}
+    objects = [
+        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOOK_NAMESPACE}}),
+        (
+            f"/apis/apps/v1/namespaces/{HOOK_NAMESPACE}/deployments",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE, "labels": labels},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "testhook",
+                                    "image": image,
+                                    "imagePullPolicy": "Never",
+                                    "command": ["python", "-m", "swarmconf.clusters.metacontroller.testhook"],
+                                    "args": ["--port", "8080"],
+                                    "ports": [{"containerPort": 8080}],
+                                    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 2},
+                                }
+                            ]
+                        },
+                    },
+                },
+            },
+        ),
+        (
+            f"/api/v1/namespaces/{HOOK_NAMESPACE}/services",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE},
+                "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+        ),
+    ]
+    for path, body in objects:
+        try:
+            api.request("POST", path, body)
+        except AlreadyExists:
+            if body["kind"] == "Deployment":  # left by an earlier session: make sure it runs this image
+                current = api.request("GET", f"{path}/testhook")
+                current["spec"] = body["spec"]
+                api.request("PUT", f"{path}/testhook", current)
+
+
+def _delete(api: KubeApi, path: str) -> None:
+    try:
+        api.request("DELETE", path)
+    except NotFound:
+        pass

@@ -1,0 +1,127 @@
+"""Unit tests of the offline build's pure parts.
+
+Coverage: content keys (stable, sensitive to pins and recipe bytes), the Kubernetes wrapper module
+(every staging module pinned, error on an unexpected go.mod), version ldflags on both packages, kind's
+storage manifest extraction (our images in, Go template syntax out), the static base filesystem, and
+the build-step error carrying the step name and log tail.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from swarmconf.clusters import versions
+from swarmconf.clusters.offline import gobuild, nodeimage, rootfs
+from swarmconf.clusters.offline.build import BuildError, Plan
+from swarmconf.clusters.offline.cache import content_key
+from swarmconf.clusters.proc import CommandError, run
+
+UPSTREAM_GOMOD = """module k8s.io/kubernetes
+
+go 1.24.0
+
+require (
+\tgithub.com/foo/bar v1.2.3
+\tk8s.io/api v0.0.0
+\tk8s.io/client-go v0.0.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+)
+"""
+
+
+def test_content_key_is_stable_and_sensitive(tmp_path: Path) -> None:
+    recipe = tmp_path / "Dockerfile"
+    recipe.write_text("FROM scratch\n")
+    first = content_key("a", "b", files=[recipe])
+    assert first == content_key("a", "b", files=[recipe])
+    assert first != content_key("a", "c", files=[recipe])
+    recipe.write_text("FROM scratch\nCOPY x /x\n")
+    assert first != content_key("a", "b", files=[recipe])
+    assert len(first) == 16
+
+
+def test_kube_wrapper_pins_every_staging_module() -> None:
+    gomod = gobuild.kube_wrapper_gomod("1.34.4", UPSTREAM_GOMOD)
+    assert "require k8s.io/kubernetes v1.34.4" in gomod
+    assert "replace k8s.io/api => k8s.io/api v0.34.4" in gomod
+    assert "replace k8s.io/client-go => k8s.io/client-go v0.34.4" in gomod
+    assert "github.com/foo/bar" not in gomod
+    assert "godebug default=go1.24" in gomod
+
+
+def test_kube_wrapper_refuses_a_gomod_without_staging() -> None:
+    with pytest.raises(ValueError, match="staging"):
+        gobuild.kube_wrapper_gomod("1.34.4", "module x\n")
+
+
+def test_ldflags_stamp_both_version_packages() -> None:
+    flags = gobuild.kube_ldflags("1.34.4")
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        assert f"-X {pkg}.gitVersion=v1.34.4" in flags
+        assert f"-X {pkg}.gitMinor=34" in flags
+
+
+def test_storage_manifest_points_at_our_images(tmp_path: Path) -> None:
+    source = tmp_path / "pkg/build/nodeimage/const_storage.go"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        'const storageProvisionerImage = "x"\n'
+        "const defaultStorageManifest = `\nkind: Namespace\nname: local-path-storage\n"
+        "image: ` + storageProvisionerImage + `\n- ` + storageHelperImage + `\n`\n"
+    )
+    text = nodeimage.storage_manifest(tmp_path, "mine/prov:v1", "mine/helper:v1")
+    assert "image: mine/prov:v1" in text and "- mine/helper:v1" in text
+    assert "`" not in text
+
+
+def test_storage_manifest_missing_is_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "pkg/build/nodeimage/const_storage.go"
+    source.parent.mkdir(parents=True)
+    source.write_text("package nodeimage\n")
+    with pytest.raises(ValueError, match="defaultStorageManifest"):
+        nodeimage.storage_manifest(tmp_path, "a", "b")
+
+
+def test_static_base_has_users_tmp_and_ca_bundle() -> None:
+    with tarfile.open(fileobj=io.BytesIO(rootfs.static_base_tar())) as tar:
+        names = {m.name: m for m in tar.getmembers()}
+        assert names["tmp"].mode == 0o1777
+        passwd = tar.extractfile("etc/passwd")
+        assert passwd is not None and b"nonroot:x:65532" in passwd.read()
+        assert "etc/ssl/certs/ca-certificates.crt" in names
+
+
+def test_plan_tags_images_as_kubeadm_expects(tmp_path: Path) -> None:
+    plan = Plan(tmp_path)
+    tags = {c.name: c.tag for c in plan.component_images()}
+    assert tags["kube-apiserver"] == f"registry.k8s.io/kube-apiserver:v{versions.KUBERNETES}"
+    assert tags["etcd"] == f"registry.k8s.io/etcd:{versions.ETCD}-0"
+    assert tags["pause"] == f"registry.k8s.io/pause:{versions.PAUSE}"
+    names = [s.name for s in plan.steps]
+    assert names.index("go: kubernetes") < names.index("image: kube-apiserver") < names.index("node: preload images")
+    assert len({s.key for s in plan.steps}) == len(plan.steps)
+
+
+def test_failed_command_names_the_step_and_shows_the_tail(tmp_path: Path) -> None:
+    log = tmp_path / "step.log"
+    with pytest.raises(CommandError) as info:
+        run(["sh", "-c", "echo first; echo 'the real cause' >&2; exit 3"], what="compile thing", log=log)
+    error = BuildError("go: thing", info.value)
+    assert "go: thing" in str(error) and "the real cause" in str(error) and "exited 3" in str(error)
+
+
+def test_missing_command_is_reported() -> None:
+    with pytest.raises(CommandError, match="command not found"):
+        run(["definitely-not-a-command-swarmconf"], what="x")
+
+
+def test_timeout_is_reported() -> None:
+    with pytest.raises(CommandError, match="timed out"):
+        run(["sleep", "5"], what="slow", timeout=0.2)

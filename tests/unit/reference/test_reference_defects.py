@@ -1,0 +1,292 @@
+"""Defects: the switch mechanism, and that each defect changes exactly its behaviour.
+
+Coverage matrix (component → defect → the one observable change; everything else as without the defect):
+
+| component    | defect                              | asserted change                                        |
+|--------------|-------------------------------------|--------------------------------------------------------|
+| switch       | ConfigMap read                      | cache ≤ max_age, errors keep the last value, set_defect waits |
+| webhook      | iso1-nodeport-service               | runtime Service type NodePort                           |
+|              | iso2-external-ip                    | Service stays ClusterIP, gains externalIPs [node IP]   |
+|              | iso3-missing-user-label             | no crawbl.ai/user label on children/pod                 |
+|              | iso7-automount-token                | token automounted                                       |
+|              | msg5-verified-too-early             | Verified without a challenge                            |
+|              | msg6-history-on-emptydir            | data volume is emptyDir                                 |
+|              | lif2-no-self-heal                   | missing child not desired once provisioned              |
+|              | rpr4-namespace-co-owner             | new children get a Namespace ownerReference             |
+|              | del3-finalize-orphans-pvc           | PVC orphaned, kept, finalized                           |
+|              | rpr2-abandon-stale-deletion         | stale + complete → all orphaned, finalized              |
+|              | rpr3-recreate-on-resume             | stale + partial → full set desired again                |
+| orchestrator | iso4 / iso5 / msg2                  | foreign access / unsigned tokens / wrong swarm          |
+|              | del2 / rpr1                         | UserSwarm kept on delete / tombstones count as live     |
+| reaper       | del4 / rpr5 (two)                   | see test_reference_reaper.py                            |
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import anyio
+import pytest
+from kubernetes.client.exceptions import ApiException
+from reference_fakes import SERVICE_TOKEN, TOKEN_KEY, OrchestratorHarness
+from reference_webhook_fakes import FakeCluster, FakeVerifier, as_observed, keys, parent, request
+
+from swarmconf.reference.common import defects
+from swarmconf.reference.common import labels as L
+from swarmconf.reference.common.defects import CLAUSES, ConfigMapSwitches, Defect, Switches
+from swarmconf.reference.common.settings import WebhookSettings
+from swarmconf.reference.common.tokens import mint_token
+from swarmconf.reference.webhook.hooks import Hooks
+
+REQUIRED = {"ISO-1", "ISO-2", "ISO-3", "ISO-4", "ISO-5", "MSG-2", "MSG-5", "MSG-6", "DEL-3", "DEL-4", "RPR-1",
+            "RPR-2", "RPR-3", "RPR-4", "RPR-5", "LIF-2"}
+
+
+def test_every_required_clause_has_a_defect() -> None:
+    assert set(CLAUSES.values()) >= REQUIRED
+
+
+# ---- the switch ----------------------------------------------------------------------------------------------
+
+
+class FakeCore:
+    def __init__(self) -> None:
+        self.data: dict[str, str] | None = {"defect": ""}
+        self.reads = 0
+        self.fail = False
+        self.health: dict[str, str] = {}
+
+    def read_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> Any:
+        self.reads += 1
+        if self.fail:
+            raise ApiException(status=500)
+        if self.data is None:
+            raise ApiException(status=404)
+        return type("CM", (), {"data": dict(self.data)})()
+
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: dict[str, Any]) -> None:
+        assert self.data is not None
+        self.data.update(body["data"])
+        self.health.update({k: v for k, v in body["data"].items()})
+
+    def connect_get_namespaced_service_proxy_with_path(self, service: str, namespace: str, path: str,
+                                                       **_: Any) -> Any:
+        return type("Response", (), {"data": json.dumps(self.health).encode()})()
+
+
+def test_cached_read_refreshes_after_max_age_and_survives_errors() -> None:
+    core, now = FakeCore(), [0.0]
+    reader = ConfigMapSwitches(core, namespace="ns", max_age=1.0, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert reader.current() == Switches()
+    core.data = {"defect": "iso1-nodeport-service", "fault": "finalize-error"}
+    now[0] = 0.5
+    assert reader.current() == Switches() and core.reads == 1
+    now[0] = 1.0
+    assert reader.current() == Switches(Defect.ISO1_NODEPORT_SERVICE, defects.Fault.FINALIZE_ERROR)
+    core.fail, now[0] = True, 5.0
+    assert reader.current().defect is Defect.ISO1_NODEPORT_SERVICE
+    core.fail, core.data, now[0] = False, None, 9.0
+    assert reader.current() == Switches()
+
+
+def test_unknown_values_mean_no_defect() -> None:
+    assert defects.parse_defect("rm -rf") is None and defects.parse_defect(" ") is None
+    assert defects.parse_fault("nope") is None
+
+
+def test_set_defect_writes_and_waits_until_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    core = FakeCore()
+    monkeypatch.setattr(defects.client, "CoreV1Api", lambda api: core)
+    defects.set_defect(object(), namespace="ns", defect="msg6-history-on-emptydir", timeout=1)  # type: ignore[arg-type]
+    assert core.data == {"defect": "msg6-history-on-emptydir"}
+    defects.set_defect(object(), namespace="ns", defect=None, timeout=1)  # type: ignore[arg-type]
+    assert core.data == {"defect": ""}
+    with pytest.raises(ValueError):
+        defects.set_defect(object(), namespace="ns", defect="no-such-defect", timeout=1)  # type: ignore[arg-type]
+
+
+def test_set_defect_times_out_when_nobody_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    core = FakeCore()
+    core.patch_namespaced_config_map = lambda *a, **k: None  # type: ignore[method-assign]
+    monkeypatch.setattr(defects.client, "CoreV1Api", lambda api: core)
+    with pytest.raises(defects.DefectSwitchTimeout):
+        defects.set_defect(object(), namespace="ns", defect=Defect.ISO1_NODEPORT_SERVICE,  # type: ignore[arg-type]
+                           timeout=0.3)
+
+
+# ---- webhook defects -------------------------------------------------------------------------------------------
+
+
+def run(settings: WebhookSettings, defect: Defect | None, req: dict[str, Any], *, finalize: bool = False,
+        verifier: FakeVerifier | None = None, cluster: FakeCluster | None = None) -> dict[str, Any]:
+    hooks = Hooks(settings=settings, switches=defects.StaticSwitches(Switches(defect)),
+                  verifier=verifier or FakeVerifier(), cluster=cluster or FakeCluster(), clock=lambda: 1577836900.0)
+    return anyio.run(hooks.finalize if finalize else hooks.sync, req)
+
+
+def kind(children: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [c for c in children if c["kind"] == name]
+
+
+def desired(settings: WebhookSettings, defect: Defect | None) -> list[dict[str, Any]]:
+    return list(run(settings, defect, request(parent(), []))["children"])
+
+
+def _diff(settings: WebhookSettings, defect: Defect) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return desired(settings, None), desired(settings, defect)
+
+
+def test_iso1_nodeport(webhook_settings: WebhookSettings) -> None:
+    normal, broken = _diff(webhook_settings, Defect.ISO1_NODEPORT_SERVICE)
+    assert [s["spec"].get("type") for s in kind(broken, "Service")] == ["NodePort", None]
+    assert kind(normal, "Service")[0]["spec"]["type"] == "ClusterIP"
+    assert kind(normal, "StatefulSet") == kind(broken, "StatefulSet")
+
+
+def test_iso2_external_ip(webhook_settings: WebhookSettings) -> None:
+    _, broken = _diff(webhook_settings, Defect.ISO2_EXTERNAL_IP)
+    service = kind(broken, "Service")[0]["spec"]
+    assert service["type"] == "ClusterIP" and service["externalIPs"] == ["172.18.0.2"]
+
+
+def test_iso3_missing_user_label(webhook_settings: WebhookSettings) -> None:
+    normal, broken = _diff(webhook_settings, Defect.ISO3_MISSING_USER_LABEL)
+    assert all(L.USER in c["metadata"]["labels"] for c in normal)
+    assert not any(L.USER in c["metadata"]["labels"] for c in broken)
+    assert keys(normal) == keys(broken)
+
+
+def test_iso7_automount(webhook_settings: WebhookSettings) -> None:
+    _, broken = _diff(webhook_settings, Defect.ISO7_AUTOMOUNT_TOKEN)
+    assert kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+
+
+def test_msg5_verified_without_challenge(webhook_settings: WebhookSettings) -> None:
+    observed = as_observed(desired(webhook_settings, None))
+    failing = FakeVerifier(ok=False)
+    normal = run(webhook_settings, None, request(parent(), observed), verifier=failing)
+    broken = run(webhook_settings, Defect.MSG5_VERIFIED_TOO_EARLY, request(parent(), observed), verifier=failing)
+    assert normal["status"]["phase"] == "Verifying" and broken["status"]["phase"] == "Running"
+    unready = run(webhook_settings, Defect.MSG5_VERIFIED_TOO_EARLY,
+                  request(parent(), as_observed(desired(webhook_settings, None), ready=0)))
+    assert unready["status"]["phase"] == "Pending"
+
+
+def test_msg6_history_on_emptydir(webhook_settings: WebhookSettings) -> None:
+    normal, broken = _diff(webhook_settings, Defect.MSG6_HISTORY_ON_EMPTYDIR)
+    assert kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]["volumes"] == [{"name": "data",
+                                                                                      "emptyDir": {}}]
+    assert keys(normal) == keys(broken)  # the PVC still exists
+
+
+def test_lif2_no_self_heal(webhook_settings: WebhookSettings) -> None:
+    full = as_observed(desired(webhook_settings, None))
+    missing = [c for c in full if c["kind"] != "ConfigMap"]
+    provisioned = parent(status={"provisioned": True})
+    assert len(run(webhook_settings, None, request(provisioned, missing))["children"]) == 7
+    broken = run(webhook_settings, Defect.LIF2_NO_SELF_HEAL, request(provisioned, missing))
+    assert kind(broken["children"], "ConfigMap") == [] and len(broken["children"]) == 6
+    first = run(webhook_settings, Defect.LIF2_NO_SELF_HEAL, request(parent(), []))
+    assert len(first["children"]) == 7
+
+
+def test_rpr4_namespace_co_owner_on_new_children_only(webhook_settings: WebhookSettings) -> None:
+    broken = desired(webhook_settings, Defect.RPR4_NAMESPACE_CO_OWNER)
+    assert all(c["metadata"]["ownerReferences"][0]["kind"] == "Namespace" for c in broken)
+    observed = as_observed(desired(webhook_settings, None))
+    again = run(webhook_settings, Defect.RPR4_NAMESPACE_CO_OWNER, request(parent(), observed))["children"]
+    assert not any("ownerReferences" in c["metadata"] for c in again)
+    kept = run(webhook_settings, None, request(parent(), as_observed(broken)))["children"]
+    assert all(c["metadata"]["ownerReferences"][0]["kind"] == "Namespace" for c in kept)  # never dropped
+
+
+DELETING: dict[str, Any] = {"deleting_since": "2020-01-01T00:00:00Z"}  # 100 s before the clock: stale
+
+
+def test_del3_finalize_orphans_pvc(webhook_settings: WebhookSettings) -> None:
+    pvc_only = kind(as_observed(desired(webhook_settings, None)), "PersistentVolumeClaim")
+    req = request(parent(**DELETING), pvc_only, finalizing=True)
+    assert run(webhook_settings, None, req, finalize=True)["children"] == []
+    cluster = FakeCluster()
+    broken = run(webhook_settings, Defect.DEL3_FINALIZE_ORPHANS_PVC, req, finalize=True, cluster=cluster)
+    assert broken["finalized"] is True and kind(broken["children"], "PersistentVolumeClaim")
+    assert [k for k, _ in cluster.orphaned] == ["PersistentVolumeClaim"]
+
+
+def test_rpr2_abandons_stale_complete_deletions(webhook_settings: WebhookSettings) -> None:
+    full = as_observed(desired(webhook_settings, None))
+    cluster = FakeCluster()
+    req = request(parent(**DELETING), full, finalizing=True)
+    broken = run(webhook_settings, Defect.RPR2_ABANDON_STALE_DELETION, req, finalize=True, cluster=cluster)
+    assert broken["finalized"] is True and len(cluster.orphaned) == 7
+    fresh = request(parent(deleting_since="2020-01-01T00:01:38Z"), full, finalizing=True)
+    normal = run(webhook_settings, Defect.RPR2_ABANDON_STALE_DELETION, fresh, finalize=True)
+    assert normal["finalized"] is False and len(normal["children"]) == 6
+
+
+def test_rpr3_recreates_after_a_stale_partial_teardown(webhook_settings: WebhookSettings) -> None:
+    partial = [c for c in as_observed(desired(webhook_settings, None)) if c["kind"] != "StatefulSet"]
+    req = request(parent(**DELETING), partial, finalizing=True)
+    assert kind(run(webhook_settings, None, req, finalize=True)["children"], "StatefulSet") == []
+    broken = run(webhook_settings, Defect.RPR3_RECREATE_ON_RESUME, req, finalize=True)
+    assert kind(broken["children"], "StatefulSet") and broken["finalized"] is False
+
+
+# ---- orchestrator defects -------------------------------------------------------------------------------------
+
+
+def _msg(h: OrchestratorHarness, user: str, ws: str, conv: str) -> Any:
+    return h.client.post(f"/v1/workspaces/{ws}/conversations/{conv}/messages", headers=h.auth(user),
+                         json={"text": "x"})
+
+
+def test_iso4_skip_ownership_check(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    assert _msg(orchestrator, "bob", ws, conv).status_code == 404
+    orchestrator.switches.set(Defect.ISO4_SKIP_OWNERSHIP_CHECK)
+    assert _msg(orchestrator, "bob", ws, conv).status_code == 200
+    assert orchestrator.client.delete(f"/v1/workspaces/{ws}", headers=orchestrator.auth("bob")).status_code == 404
+
+
+def test_iso5_skip_signature_check(orchestrator: OrchestratorHarness) -> None:
+    forged = {"Authorization": f"Bearer {mint_token(b'wrong', 'alice', -60)}"}
+    assert orchestrator.client.get("/v1/workspaces", headers=forged).status_code == 401
+    orchestrator.switches.set(Defect.ISO5_SKIP_SIGNATURE_CHECK)
+    assert orchestrator.client.get("/v1/workspaces", headers=forged).status_code == 200
+    assert orchestrator.client.get("/v1/workspaces").status_code == 401
+
+
+def test_msg2_route_by_user(orchestrator: OrchestratorHarness) -> None:
+    first = orchestrator.workspace("alice")
+    second = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", second)
+    _msg(orchestrator, "alice", second, conv)
+    orchestrator.switches.set(Defect.MSG2_ROUTE_BY_USER)
+    _msg(orchestrator, "alice", second, conv)
+    assert orchestrator.runtime.hosts == [f"swarm-{second}.userswarms.svc", f"swarm-{first}.userswarms.svc"]
+
+
+def test_del2_keep_userswarm(orchestrator: OrchestratorHarness) -> None:
+    orchestrator.switches.set(Defect.DEL2_KEEP_USERSWARM)
+    ws = orchestrator.workspace("alice")
+    assert orchestrator.client.delete(f"/v1/workspaces/{ws}", headers=orchestrator.auth("alice")).status_code == 204
+    assert orchestrator.swarms.deleted == [] and f"ws-{ws}" in orchestrator.swarms.objects
+
+
+def test_rpr1_tombstones_count_as_live(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    orchestrator.store.delete_workspace(ws, how="admin-forget")
+    service = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    assert orchestrator.client.get(f"/internal/workspaces/{ws}", headers=service).status_code == 404
+    orchestrator.switches.set(Defect.RPR1_TOMBSTONES_COUNT_AS_LIVE)
+    assert orchestrator.client.get(f"/internal/workspaces/{ws}", headers=service).status_code == 200
+    assert orchestrator.client.get(f"/internal/workspaces/{uuid.uuid4()}", headers=service).status_code == 404
+    assert TOKEN_KEY  # (the token key fixture is shared with the other orchestrator tests)
+
+
+def test_health_reports_the_active_defect(orchestrator: OrchestratorHarness) -> None:
+    orchestrator.switches.set(Defect.MSG2_ROUTE_BY_USER)
+    assert orchestrator.client.get("/v1/health").json()["defect"] == "msg2-route-by-user"

@@ -1,0 +1,125 @@
+"""Pure parts of the reports: verdict precedence, run folders and history seeding, manifest flattening,
+the Allure CLI pin check and the ``swarmconf run`` command line. No pytest-in-pytest here.
+
+=================================  =========================================================================
+unit                               cases
+=================================  =========================================================================
+judge                              worst outcome wins; not-reached tests; unlabelled failures gate
+rundir / allure_html.seed_history  previous run with history; none; re-seeding is idempotent
+manifest.flatten                   nested dicts, lists, None dropped
+toolchain.allure_cli               wrong version is not accepted
+cli.run.pytest_command             suites appended unless a path is given; options forwarded
+=================================  =========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from swarmconf.cli.run import SUITES, pytest_command
+from swarmconf.contract import Level
+from swarmconf.reports import allure_html, manifest, rundir, toolchain
+from swarmconf.reports.exitcodes import ExitCode
+from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, Verdict, judge
+
+S = TestStatus
+
+
+def _judge(*records: TestRecord, level: Level = Level.BASELINE, **selection):
+    sel = Selection(collected={r.nodeid: r.clauses for r in records}, narrowed=True, **selection)
+    return judge(records, sel, level=level)
+
+
+def _verdict(outcome, clause_id):
+    return next(cv for cv in outcome.clauses if cv.clause.id == clause_id)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "verdict"),
+    [
+        ((S.PASSED, S.FAILED, S.INFRA), Verdict.FAIL),
+        ((S.PASSED, S.INFRA, S.NOT_ENFORCEABLE), Verdict.ERROR),
+        ((S.PASSED, S.NOT_ENFORCEABLE, S.SKIPPED), Verdict.NOT_ENFORCEABLE),
+        ((S.PASSED, S.SKIPPED), Verdict.NOT_RUN),
+        ((S.PASSED, S.PASSED), Verdict.PASS),
+    ],
+)
+def test_the_worst_outcome_decides_the_clause(statuses, verdict):
+    records = [TestRecord(f"t{i}", ("ISO-4",), s) for i, s in enumerate(statuses)]
+    assert _verdict(_judge(*records), "ISO-4").verdict is verdict
+
+
+def test_collected_but_not_reached_is_not_run_and_blocks():
+    sel = Selection(collected={"t1": ("ISO-4",), "t2": ("ISO-4",)}, narrowed=True)
+    outcome = judge([TestRecord("t1", ("ISO-4",), S.PASSED)], sel)
+    iso4 = _verdict(outcome, "ISO-4")
+    assert (iso4.verdict, iso4.reason, iso4.blocks) == (Verdict.NOT_RUN, "not reached", True)
+    assert outcome.exit_code is ExitCode.INCOMPLETE
+
+
+def test_unlabelled_failures_still_gate():
+    assert _judge(TestRecord("t", (), S.FAILED)).exit_code is ExitCode.CONTRACT_FAILED
+    assert _judge(TestRecord("t", (), S.INFRA)).exit_code is ExitCode.INFRA_ERROR
+    assert _judge(TestRecord("t", (), S.PASSED)).exit_code is ExitCode.GATE_PASSED
+
+
+def _run_with_history(root: Path, run_id: str, lines: int) -> rundir.RunDir:
+    run = rundir.RunDir(root, run_id).create()
+    run.allure_history.write_text("".join(json.dumps({"n": i}) + "\n" for i in range(lines)))
+    return run
+
+
+def test_history_is_seeded_from_the_newest_earlier_run(tmp_path):
+    _run_with_history(tmp_path, "20260101-000000-aaaa", 1)
+    _run_with_history(tmp_path, "20260102-000000-bbbb", 2)
+    later = _run_with_history(tmp_path, "20260104-000000-dddd", 9)
+    current = rundir.RunDir(tmp_path, "20260103-000000-cccc").create()
+    rundir.point_latest(later)
+    assert rundir.previous(current) == rundir.RunDir(tmp_path, "20260102-000000-bbbb")
+    for _ in range(2):  # regenerating starts from the same seed again
+        allure_html.seed_history(current)
+        assert len(current.allure_history.read_text().splitlines()) == 2
+    assert rundir.resolve(tmp_path) == later
+
+
+def test_first_run_has_no_history(tmp_path):
+    run = rundir.RunDir(tmp_path, "20260101-000000-aaaa").create()
+    run.allure_history.write_text("stale\n")
+    allure_html.seed_history(run)
+    assert not run.allure_history.exists()
+    with pytest.raises(FileNotFoundError, match="no run 'nope'"):
+        rundir.resolve(tmp_path, "nope")
+
+
+def test_manifest_flattens_for_property_tables():
+    flat = manifest.flatten({"a": {"b": 1, "c": None}, "d": ["x", "y"], "e": "z"})
+    assert flat == {"a.b": "1", "d": "x y", "e": "z"}
+
+
+def test_allure_cli_at_another_version_is_not_accepted(tmp_path):
+    package = tmp_path / "node_modules" / "allure"
+    package.mkdir(parents=True)
+    (package / "cli.js").write_text("")
+    (package / "package.json").write_text(json.dumps({"version": "2.0.0"}))
+    assert toolchain.allure_cli(tmp_path) is None
+    (package / "package.json").write_text(json.dumps({"version": toolchain.ALLURE_VERSION}))
+    assert toolchain.allure_cli(tmp_path) == package / "cli.js"
+
+
+def _args(*extra: str, **kw) -> argparse.Namespace:
+    base = {"profile": None, "cluster": None, "kubeconfig": None, "context": None, "level": None}
+    return argparse.Namespace(reports_dir=Path("/r"), pytest_args=list(extra), **(base | kw))
+
+
+def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
+    cmd = pytest_command(_args(cluster="existing", context="staging", profile="my.yaml"), "rid")
+    assert cmd[cmd.index("--reports-run-id") + 1] == "rid"
+    assert cmd[-7:] == ["--profile", "my.yaml", "--cluster", "existing", "--context", "staging", str(SUITES)]
+    test_file = tmp_path / "test_x.py"
+    test_file.write_text("")
+    narrowed = pytest_command(_args("--", str(test_file), "-k", "iso"), "rid")
+    assert str(SUITES) not in narrowed and narrowed[-3:] == [str(test_file), "-k", "iso"]
