@@ -51,6 +51,11 @@ class ClusterHandle:
         return kubeclient.connect(self.kubeconfig, self.context)
 
 
+def image_identity(tag: str) -> str:
+    """``tag@image-id``: a cluster is reused only if it runs the very image this build produced."""
+    return f"{tag}@{images.image_id(tag)}"
+
+
 def node_image_online(console: Console) -> str | None:
     """The official node image if it is present or can be pulled now, else None."""
     tag = versions.KIND_NODE_IMAGE_ONLINE
@@ -111,7 +116,7 @@ def acquire_cluster(
     cluster = lifecycle.OfflineKindCluster(
         cluster_name(run_id), image=node_image, kind_path=kind_bin, kubectl_path=kubectl_bin
     )
-    ClusterState.mine(cluster.name, run_id, keep or reuse, node_image).save()
+    ClusterState.mine(cluster.name, run_id, keep or reuse, image_identity(node_image)).save()
     console.print(f"creating kind cluster {cluster.name} from {node_image} …")
     lifecycle.create(cluster, run_id=run_id, api_server_port=api_server_port)
     try:
@@ -138,7 +143,7 @@ def _reusable(kind_bin: Path, kubectl_bin: Path, node_image: str, console: Conso
     """The newest kept cluster of ours built from this node image, if it is healthy."""
     states = [s for name in lifecycle.kind_clusters(kind_bin) if (s := ClusterState.load(name))]
     for state in sorted(states, key=lambda s: s.created_at, reverse=True):
-        if not state.keep or state.node_image != node_image:
+        if not state.keep or state.node_image != image_identity(node_image):
             continue
         cluster = lifecycle.OfflineKindCluster(
             state.name, image=node_image, kind_path=kind_bin, kubectl_path=kubectl_bin

@@ -2,9 +2,9 @@
 
 :func:`connect` builds API clients from a kubeconfig file and optional context; :class:`Kube` holds them
 and offers the few generic operations everything else builds on: apply manifests (server-side apply),
-create, patch, delete, get, list, patch labels, pod logs; and the streaming calls (exec in a pod, a
-socket to a pod's port, a GET through the API server's service proxy). Errors from the kubernetes client
-are translated once into :class:`KubeError`.
+create, patch, delete, get, list, patch labels, pod logs; and the streaming calls (exec in a pod, a GET
+through the API server's service proxy). Errors from the kubernetes client are translated once into
+:class:`KubeError`.
 
 Streaming calls of the kubernetes client swap the ``ApiClient``'s request function while they connect, so
 each one here gets its own ``ApiClient`` (sharing the configuration) and never disturbs concurrent calls.
@@ -21,7 +21,7 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
-from kubernetes.stream import portforward, stream
+from kubernetes.stream import stream
 
 FIELD_MANAGER = "swarm-conformance"
 
@@ -229,16 +229,10 @@ class Kube:
             return ExecResult(returncode=int(resp.returncode or 0), stdout=stdout, stderr=stderr)
         finally:
             resp.close()
-
-    def pod_socket(self, pod: str, namespace: str, port: int) -> Any:
-        """A connected socket-like object to ``port`` of a pod (a port-forward over the API server)."""
-        try:
-            forward = portforward(
-                self._stream_core().connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
-            )
-        except ApiException as exc:
-            raise KubeError(f"port-forward to {namespace}/{pod}:{port}: {exc.reason}", exc.status) from exc
-        return forward.socket(port)
+            # websocket-client's close() returns early once the server has closed the stream, leaving the
+            # TLS socket open (a ResourceWarning); shutdown() always releases it.
+            if resp.sock is not None:
+                resp.sock.shutdown()
 
     def service_proxy_get(self, namespace: str, service: str, port: int | str, path: str) -> tuple[int, str]:
         """GET ``path`` on a Service through the API server's service proxy; returns (status, body)."""

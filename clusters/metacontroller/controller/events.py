@@ -56,6 +56,10 @@ class EventRecorder:
 
     def _take_token(self, uid: str) -> bool:
         now = time.monotonic()
+        if len(self._tokens) > 4096:  # bounded memory: drop buckets that have refilled completely
+            full = [k for k, (t, last) in self._tokens.items() if t + (now - last) / self.refill_seconds >= self.burst]
+            for key in full:
+                del self._tokens[key]
         tokens, last = self._tokens.get(uid, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) / self.refill_seconds)
         if tokens < 1:

@@ -16,15 +16,16 @@ StatefulSet ``metacontroller/metacontroller`` and runs the test hook as a Deploy
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mce2e import HOOK_NAMESPACE, ClusterHookServer, HookServer, LocalHookServer, Scenario
+from mce2e import HOOK_NAMESPACE, ClusterHookServer, HookServer, LocalHookServer, Scenario, deploy_testhook
 
-from swarmconf.clusters.metacontroller.controller.errors import AlreadyExists, ApiError, NotFound
+from swarmconf.clusters.metacontroller.controller.errors import ApiError, NotFound
 from swarmconf.clusters.metacontroller.controller.kube import KubeApi
 from swarmconf.kube import Kube, KubeconfigError, connect
 from swarmconf.waits import wait_for
@@ -81,7 +82,7 @@ def hook_server(api: KubeApi, metacontroller: dict[str, Any], external: bool) ->
         yield local
         local.stop()
         return
-    _deploy_testhook(api, metacontroller["image"])
+    deploy_testhook(api, metacontroller["image"])
     server = ClusterHookServer(api)
     wait_for(
         lambda: server.control("GET", "/control/ready-probe/requests"),
@@ -103,60 +104,6 @@ def scenario(api: KubeApi, hook_server: HookServer) -> Iterator[Scenario]:
     world.cleanup()
 
 
-def _deploy_testhook(api: KubeApi, image: str) -> None:
-    labels = {"app.kubernetes.io/name": "mce2e-testhook"}
-    objects = [
-        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOOK_NAMESPACE}}),
-        (
-            f"/apis/apps/v1/namespaces/{HOOK_NAMESPACE}/deployments",
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE, "labels": labels},
-                "spec": {
-                    "replicas": 1,
-                    "selector": {"matchLabels": labels},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "containers": [
-                                {
-                                    "name": "testhook",
-                                    "image": image,
-                                    "imagePullPolicy": "Never",
-                                    "command": ["python", "-m", "swarmconf.clusters.metacontroller.testhook"],
-                                    "args": ["--port", "8080"],
-                                    "ports": [{"containerPort": 8080}],
-                                    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 2},
-                                }
-                            ]
-                        },
-                    },
-                },
-            },
-        ),
-        (
-            f"/api/v1/namespaces/{HOOK_NAMESPACE}/services",
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE},
-                "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
-            },
-        ),
-    ]
-    for path, body in objects:
-        try:
-            api.request("POST", path, body)
-        except AlreadyExists:
-            if body["kind"] == "Deployment":  # left by an earlier session: make sure it runs this image
-                current = api.request("GET", f"{path}/testhook")
-                current["spec"] = body["spec"]
-                api.request("PUT", f"{path}/testhook", current)
-
-
 def _delete(api: KubeApi, path: str) -> None:
-    try:
+    with contextlib.suppress(NotFound):
         api.request("DELETE", path)
-    except NotFound:
-        pass

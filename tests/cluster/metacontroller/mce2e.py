@@ -11,17 +11,16 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import uvicorn
 
-from swarmconf.clusters.metacontroller.controller.errors import ApiError, NotFound
+from swarmconf.clusters.metacontroller.controller.errors import AlreadyExists, ApiError, NotFound
 from swarmconf.clusters.metacontroller.controller.kube import KubeApi, Obj, ResourceInfo
 from swarmconf.clusters.metacontroller.testhook import TestHookServer
 from swarmconf.waits import wait_for
@@ -178,7 +177,9 @@ class Scenario:
     def namespace(self, suffix: str = "a") -> str:
         """Create (and remember) a namespace for children."""
         name = f"mce2e-{self.id}-{suffix}"
-        self.api.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        self.api.request(
+            "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        )
         self._namespaces.append(name)
         return name
 
@@ -250,7 +251,12 @@ class Scenario:
     # -- parents -----------------------------------------------------------------------------------------
     def create_parent(self, name: str, spec: Obj | None = None, **meta: Any) -> Obj:
         """Create a parent object."""
-        body = {"apiVersion": self.api_version, "kind": self.kind, "metadata": {"name": name, **meta}, "spec": spec or {}}
+        body = {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "metadata": {"name": name, **meta},
+            "spec": spec or {},
+        }
         return self.api.create(self.parent_res, body)
 
     def parent(self, name: str) -> Obj | None:
@@ -262,15 +268,28 @@ class Scenario:
 
     def update_parent(self, name: str, mutate: Callable[[Obj], None]) -> Obj:
         """GET, mutate and PUT a parent (retrying conflicts with the controller's own writes)."""
+        return self.update(self.parent_res, "", name, mutate)
+
+    def update(self, res: ResourceInfo, namespace: str, name: str, mutate: Callable[[Obj], None]) -> Obj:
+        """GET, mutate and PUT any object, retrying conflicts with the controller's concurrent writes."""
         for _ in range(10):
-            obj = self.api.get(self.parent_res, "", name)
+            obj = self.api.get(res, namespace, name)
             mutate(obj)
             try:
-                return self.api.replace(self.parent_res, obj)
+                return self.api.replace(res, obj)
             except ApiError as exc:
                 if exc.status != 409:
                     raise
-        raise AssertionError(f"could not update parent {name}: persistent conflicts")
+        raise AssertionError(f"could not update {res.kind} {namespace}/{name}: persistent conflicts")
+
+    def poke(self, name: str) -> Obj:
+        """Trigger a sync without changing the spec (bump an annotation; works on a Terminating parent too)."""
+
+        def bump(obj: Obj) -> None:
+            annotations = obj["metadata"].setdefault("annotations", {})
+            annotations["mce2e.swarmconf.io/poke"] = str(int(annotations.get("mce2e.swarmconf.io/poke", "0")) + 1)
+
+        return self.update_parent(name, bump)
 
     def delete_parent(self, name: str) -> None:
         """Delete a parent (it may linger while finalizers hold it)."""
@@ -285,7 +304,8 @@ class Scenario:
             self._strip_parent_finalizers()
             _ignore_missing(lambda: self.api.request("DELETE", f"{CRD_PATH}/{self.plural}.{self.group}"))
         for namespace in self._namespaces:
-            _ignore_missing(lambda namespace=namespace: self.api.request("DELETE", f"/api/v1/namespaces/{namespace}"))
+            with contextlib.suppress(NotFound):
+                self.api.request("DELETE", f"/api/v1/namespaces/{namespace}")
         self.hook.forget()
 
     def _strip_parent_finalizers(self) -> None:
@@ -295,15 +315,15 @@ class Scenario:
             return
         for parent in parents:
             if parent["metadata"].get("finalizers"):
-                parent["metadata"]["finalizers"] = []
-                _ignore_missing(lambda parent=parent: self.api.replace(self.parent_res, parent))
+                with contextlib.suppress(NotFound):
+                    self.update(
+                        self.parent_res, "", parent["metadata"]["name"], lambda p: p["metadata"].update(finalizers=[])
+                    )
 
 
 def _ignore_missing(call: Callable[[], Any]) -> None:
-    try:
+    with contextlib.suppress(NotFound):
         call()
-    except NotFound:
-        pass
 
 
 def events_for(api: KubeApi, name: str, *, reason: str | None = None, namespace: str = "default") -> list[Obj]:
@@ -326,11 +346,71 @@ def configmap(name: str, namespace: str, data: dict[str, str] | None = None, **m
     }
 
 
-def short_json(value: Any) -> str:
-    """Compact JSON for assertion messages."""
-    return json.dumps(value, sort_keys=True)[:500]
+def _namespace_phase(api: KubeApi, name: str) -> str:
+    try:
+        return str((api.request("GET", f"/api/v1/namespaces/{name}").get("status") or {}).get("phase"))
+    except NotFound:
+        return "Absent"
 
 
-def now() -> float:
-    """Wall-clock seconds (comparable with the hook's ``receivedAt``: same kernel clock)."""
-    return time.time()
+def deploy_testhook(api: KubeApi, image: str) -> None:
+    """Run the test hook (Deployment + Service ``testhook``) in :data:`HOOK_NAMESPACE` from ``image``."""
+    wait_for(  # an earlier session's teardown may still be deleting it
+        lambda: _namespace_phase(api, HOOK_NAMESPACE),
+        until=lambda phase: phase != "Terminating",
+        description=f"namespace {HOOK_NAMESPACE} is not terminating",
+        timeout=120,
+        interval=1.0,
+    )
+    labels = {"app.kubernetes.io/name": "mce2e-testhook"}
+    objects = [
+        ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": HOOK_NAMESPACE}}),
+        (
+            f"/apis/apps/v1/namespaces/{HOOK_NAMESPACE}/deployments",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE, "labels": labels},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "testhook",
+                                    "image": image,
+                                    "imagePullPolicy": "Never",
+                                    "command": ["python", "-m", "swarmconf.clusters.metacontroller.testhook"],
+                                    "args": ["--port", "8080"],
+                                    "ports": [{"containerPort": 8080}],
+                                    "readinessProbe": {
+                                        "httpGet": {"path": "/healthz", "port": 8080},
+                                        "periodSeconds": 2,
+                                    },
+                                }
+                            ]
+                        },
+                    },
+                },
+            },
+        ),
+        (
+            f"/api/v1/namespaces/{HOOK_NAMESPACE}/services",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "testhook", "namespace": HOOK_NAMESPACE},
+                "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+        ),
+    ]
+    for path, body in objects:
+        try:
+            api.request("POST", path, body)
+        except AlreadyExists:
+            if body["kind"] == "Deployment":  # left by an earlier session: make sure it runs this image
+                current = api.request("GET", f"{path}/testhook")
+                current["spec"] = body["spec"]
+                api.request("PUT", f"{path}/testhook", current)

@@ -59,6 +59,7 @@ def test_hook_failure_changes_nothing(scenario: Scenario, failure: str) -> None:
         timeout=30,
         interval=0.25,
     )
+    assert child is not None
     wait_for(
         lambda: scenario.parent("p1"),
         until=lambda p: bool(p and p.get("status") == {"v": 1, "observedGeneration": 1}),
@@ -70,11 +71,11 @@ def test_hook_failure_changes_nothing(scenario: Scenario, failure: str) -> None:
     scenario.hook.program("sync", **FAILURES[failure])
     seq = scenario.hook.last_seq()
     changed = scenario.update_parent("p1", lambda p: p["spec"].update(revision=2))
-    scenario.hook.respond_later = None  # type: ignore[attr-defined]  (documentation: nothing scheduled)
     wait_for(
         lambda: events_for(scenario.api, "p1", reason="SyncError"),
         until=lambda evs: any(
-            e["type"] == "Warning" and e["message"].startswith("Sync error: ")
+            e["type"] == "Warning"
+            and e["message"].startswith("Sync error: ")
             and e["involvedObject"].get("uid") == changed["metadata"]["uid"]
             for e in evs
         ),
@@ -97,7 +98,14 @@ def test_hook_failure_changes_nothing(scenario: Scenario, failure: str) -> None:
 
     consistently(
         state,
-        holds=lambda s: s == (changed["metadata"]["resourceVersion"], child["metadata"]["resourceVersion"], {"v": 1, "observedGeneration": 1}),
+        holds=lambda s: (
+            s
+            == (
+                changed["metadata"]["resourceVersion"],
+                child["metadata"]["resourceVersion"],
+                {"v": 1, "observedGeneration": 1},
+            )
+        ),
         description="a failing hook changes neither children nor status",
         duration=3,
     )

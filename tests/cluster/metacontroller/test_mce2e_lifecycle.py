@@ -40,7 +40,7 @@ def _exists(scenario: Scenario, namespace: str, name: str) -> bool:
         return False
 
 
-def _wait_children(scenario: Scenario, namespace: str, names: set[str], absent: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def _wait_children(scenario: Scenario, namespace: str, names: set[str], absent: frozenset[str] = frozenset()) -> None:
     wait_for(
         lambda: {n for n in names | absent if _exists(scenario, namespace, n)},
         until=lambda present: present == names,
@@ -77,13 +77,16 @@ def test_finalize_manages_children_until_done(scenario: Scenario) -> None:
 
     # Ordered teardown: children are still managed while finalizing (delete b, even create c).
     scenario.hook.respond("finalize", children=[configmap("a", ns), configmap("c", ns)], finalized=False)
-    _wait_children(scenario, ns, {"a", "c"}, absent={"b"})
+    scenario.poke("p1")
+    _wait_children(scenario, ns, {"a", "c"}, absent=frozenset({"b"}))
     assert _parent_finalizers(scenario, "p1") == [scenario.finalizer]
     scenario.hook.respond("finalize", children=[], finalized=False)
-    _wait_children(scenario, ns, set(), absent={"a", "b", "c"})
+    scenario.poke("p1")
+    _wait_children(scenario, ns, set(), absent=frozenset({"a", "b", "c"}))
     assert _parent_finalizers(scenario, "p1") == [scenario.finalizer]
 
     scenario.hook.respond("finalize", children=[], finalized=True)
+    scenario.poke("p1")
     wait_for(
         lambda: scenario.parent("p1"),
         until=lambda p: p is None,

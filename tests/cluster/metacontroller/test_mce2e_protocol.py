@@ -28,6 +28,7 @@ Not observable from outside the API server, and covered by unit tests instead: t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from mce2e import CONFIGMAPS, Scenario, configmap
@@ -50,15 +51,19 @@ def _child(scenario: Scenario, namespace: str, name: str) -> Obj | None:
         return None
 
 
-def _wait_child(scenario: Scenario, namespace: str, name: str, until: object = bool, timeout: float = 30) -> Obj:
-    return wait_for(
+def _wait_child(
+    scenario: Scenario, namespace: str, name: str, until: Callable[[Obj | None], bool] = bool, timeout: float = 30
+) -> Obj:
+    child = wait_for(
         lambda: _child(scenario, namespace, name),
-        until=until,  # type: ignore[arg-type]
+        until=until,
         description=f"ConfigMap {namespace}/{name} matches",
         timeout=timeout,
         interval=0.25,
         transient=(ApiError,),
     )
+    assert child is not None
+    return child
 
 
 def _wait_status(scenario: Scenario, name: str, status: Obj, timeout: float = 30) -> Obj:
@@ -183,7 +188,13 @@ def test_undesired_child_deleted_background(scenario: Scenario) -> None:
     # marks the dependent; Foreground would keep "drop" until the dependent is gone; Orphan would not touch it.
     dependent = configmap("dependent", ns, finalizers=["mce2e.swarmconf.io/hold"])
     dependent["metadata"]["ownerReferences"] = [
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": "drop", "uid": drop["metadata"]["uid"], "blockOwnerDeletion": True}
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": "drop",
+            "uid": drop["metadata"]["uid"],
+            "blockOwnerDeletion": True,
+        }
     ]
     scenario.api.create(CONFIGMAPS, dependent)
     try:
@@ -199,10 +210,8 @@ def test_undesired_child_deleted_background(scenario: Scenario) -> None:
         _wait_child(scenario, ns, "dependent", until=lambda c: bool(c and c["metadata"].get("deletionTimestamp")))
         assert _child(scenario, ns, "keep") is not None
     finally:
-        held = _child(scenario, ns, "dependent")
-        if held is not None:
-            held["metadata"]["finalizers"] = []
-            scenario.api.replace(CONFIGMAPS, held)
+        if _child(scenario, ns, "dependent") is not None:
+            scenario.update(CONFIGMAPS, ns, "dependent", lambda c: c["metadata"].update(finalizers=[]))
 
 
 def test_status_replaced_wholesale(scenario: Scenario) -> None:
@@ -230,8 +239,12 @@ def test_parent_deletion_cascades(scenario: Scenario) -> None:
     _wait_child(scenario, other, "c1")
     scenario.delete_parent("p1")
     for namespace in (ns, other):
+
+        def child(namespace: str = namespace) -> Obj | None:
+            return _child(scenario, namespace, "c1")
+
         wait_for(
-            lambda namespace=namespace: _child(scenario, namespace, "c1"),
+            child,
             until=lambda c: c is None,
             description=f"the garbage collector removes {namespace}/c1",
             timeout=60,
