@@ -118,11 +118,12 @@ def acquire_cluster(
     )
     ClusterState.mine(cluster.name, run_id, keep or reuse, image_identity(node_image)).save()
     console.print(f"creating kind cluster {cluster.name} from {node_image} …")
-    lifecycle.create(cluster, run_id=run_id, api_server_port=api_server_port)
     try:
+        lifecycle.create(cluster, run_id=run_id, api_server_port=api_server_port)
         kube = lifecycle.wait_ready(cluster)
         lifecycle.isolate_dns(kube)
     except BaseException:
+        # a failure, Ctrl-C or SIGTERM: leave nothing behind (a killed run's cluster is swept next time)
         lifecycle.delete(cluster)
         raise
     handle = ClusterHandle(

@@ -99,14 +99,13 @@ def node_journal_tail(node: str, lines: int = 40) -> str:
 
 
 def create(cluster: OfflineKindCluster, *, run_id: str, api_server_port: int = 0) -> None:
-    """``kind create cluster`` with our config; on failure, delete what was made and raise with evidence."""
+    """``kind create cluster`` with our config; on failure raise with the node's journals (caller deletes)."""
     cfg = cluster.path / "kind-config.yaml"
     cfg.write_text(kind_config.render(cluster_name=cluster.name, run_id=run_id, api_server_port=api_server_port))
     try:
         cluster.create(config_file=cfg)
     except (subprocess.CalledProcessError, OSError) as exc:
         journal = node_journal_tail(cluster.node_container())
-        delete(cluster)
         raise ClusterNotReady(
             f"kind create cluster {cluster.name} failed: {exc}\n--- node journal ---\n{journal}"
         ) from exc

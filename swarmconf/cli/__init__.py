@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("swarmconf.cli.build", "swarmconf.cli.cluster", "swarmconf.cli.run")
+COMMAND_MODULES = (
+    "swarmconf.cli.build",
+    "swarmconf.cli.cluster",
+    "swarmconf.cli.run",
+    "swarmconf.cli.selftest",
+    "swarmconf.cli.stability",
+)
 
 #: Exit codes shared by every sub-command (the summary writer documents the conformance ones).
 EXIT_OK = 0
@@ -35,9 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``swarmconf`` console script."""
     args = build_parser().parse_args(argv)
+    # SIGTERM (CI cancelling a job, `kill`) is handled like Ctrl-C: the same cleanup paths run.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

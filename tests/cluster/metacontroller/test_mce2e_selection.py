@@ -90,7 +90,7 @@ def test_adopt_and_release(scenario: Scenario) -> None:
         lambda r: f"{ns}/orphan" in r["body"]["children"]["ConfigMap.v1"], description="the hook sees the adopted child"
     )
 
-    scenario.hook.respond(children=[])
+    # Relabel first: had the hook stopped wanting it while it was still ours, it would rightly be deleted.
     scenario.update(CONFIGMAPS, ns, "orphan", lambda o: o["metadata"].update(labels={"controller-uid": "someone-else"}))
     released = _wait(
         scenario,
@@ -101,6 +101,7 @@ def test_adopt_and_release(scenario: Scenario) -> None:
         "the relabelled child is released, not deleted",
     )
     assert released["metadata"]["uid"] == orphan["metadata"]["uid"]
+    scenario.hook.respond(children=[])
     seq = scenario.hook.last_seq()
     scenario.update_parent("p1", lambda p: p["spec"].update(revision=2))
     call = scenario.hook.wait_request(lambda r: True, description="a later sync", after=seq)

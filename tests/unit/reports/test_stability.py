@@ -1,0 +1,73 @@
+"""Stability over repeated runs: per-test histories, flaky vs broken vs stable, and the files.
+
+=============  ====================================================================================
+unit           cases
+=============  ====================================================================================
+aggregate      one history per test across runs; messages kept for non-passing outcomes only
+kind           stable (always pass, or a steady skip); flaky (pass + fail/error); broken (never passes)
+ok             false with any flaky/broken test, a run without summary, or leftovers after a run
+write          stability.json / stability.md content
+=============  ====================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from swarmconf.contract import Level
+from swarmconf.reports import stability, summary
+from swarmconf.reports.stability import RunOutcome
+from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, judge
+
+S = TestStatus
+
+
+def run(run_id: str, **statuses: TestStatus) -> RunOutcome:
+    records = [
+        TestRecord(f"t::{n}", ("ISO-1",) if n != "lif" else ("LIF-1",), s, message=f"{n} {s.value}")
+        for n, s in statuses.items()
+    ]
+    data: dict[str, Any] = summary.as_dict(
+        judge(records, Selection(collected={r.nodeid: r.clauses for r in records}), level=Level.BASELINE),
+        run_id=run_id,
+    )
+    return RunOutcome(run_id, data, 0, 100.0)
+
+
+def test_histories_and_kinds() -> None:
+    stab = stability.aggregate(
+        [
+            run("r1", a=S.PASSED, b=S.PASSED, c=S.FAILED, d=S.NOT_ENFORCEABLE),
+            run("r2", a=S.PASSED, b=S.INFRA, c=S.FAILED, d=S.NOT_ENFORCEABLE),
+        ]
+    )
+    kinds = {t.nodeid: t.kind for t in stab.tests}
+    assert kinds == {"t::a": "stable", "t::b": "flaky", "t::c": "broken", "t::d": "stable"}
+    b = next(t for t in stab.tests if t.nodeid == "t::b")
+    assert b.outcomes == {"r1": "passed", "r2": "error"}
+    assert b.messages == {"r2": "b error"}
+    assert not stab.ok
+
+
+def test_ok_needs_every_summary_and_no_leftovers() -> None:
+    green = run("r1", a=S.PASSED)
+    assert stability.aggregate([green]).ok
+    assert not stability.aggregate([green, RunOutcome("r2", None, 3, 5.0)]).ok
+    assert not stability.aggregate([RunOutcome("r1", green.summary, 0, 1.0, ("Pod/x",))]).ok
+    assert not stability.aggregate([]).ok
+
+
+def test_files(tmp_path: Path) -> None:
+    stab = stability.aggregate([run("r1", a=S.PASSED, b=S.FAILED), run("r2", a=S.PASSED, b=S.PASSED)])
+    stability.write(stab, tmp_path)
+    data = json.loads((tmp_path / "stability.json").read_text())
+    assert data["ok"] is False
+    assert {t["nodeid"]: t["counts"] for t in data["tests"]} == {
+        "t::a": {"passed": 2},
+        "t::b": {"passed": 1, "failed": 1},
+    }
+    md = (tmp_path / "stability.md").read_text()
+    assert "| `t::b` | ISO-1 | flaky | 1 | 1 | 0 |" in md
+    assert "- `r1` failed: b failed" in md

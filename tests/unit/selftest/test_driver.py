@@ -1,0 +1,252 @@
+"""The matrix driver with a fake runner, and the parts of the real runner that need no cluster.
+
+==========================  ================================================================================
+unit                        cases
+==========================  ================================================================================
+run_matrix                  baseline first, selecting every clause the defects select; one row per defect;
+                            --defect passed only for defect rows; rows judged from the runs' summaries
+always switched off         before the matrix, after every run, after a run that raised, after Ctrl-C (the
+                            rest not run, reported); leftovers removed after each run and reported
+busy cluster                waits for other live runs; refuses when they stay (row inconclusive, not run);
+                            goes ahead with --ignore-other-runs and says so
+inner run IDs               valid run IDs, unique last six characters (the tenants' user-ID prefix)
+expectations                every reference defect, with the documented couplings; unknown defect refused
+PytestRunner.command        existing cluster, kept, clauses, defect, reports folder, extra args
+runner.stop                 a child gets one SIGINT and finishes its teardown
+==========================  ================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarmconf.contract import Level
+from swarmconf.fixtures.options import RUN_ID_PATTERN
+from swarmconf.fixtures.profiles import load_profile
+from swarmconf.reports import summary
+from swarmconf.reports.matrix import BASELINE, Expectation, RowVerdict
+from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, judge
+from swarmconf.selftest import leftovers
+from swarmconf.selftest.driver import Plan, Steps, run_matrix
+from swarmconf.selftest.expectations import NoDefects, expectations
+from swarmconf.selftest.runner import InnerRun, Interrupted, PytestRunner, RunResult, Target, stop
+
+#: The fake suite: node ID → clauses it names.
+SUITE = {
+    "t::iso1": ("ISO-1",),
+    "t::rpr1": ("RPR-1", "DEL-5"),
+    "t::msg2": ("MSG-2",),
+    "t::msg4": ("MSG-4",),
+}
+
+
+class FakeRunner:
+    """Plays an inner run: the tests of the selected clauses run; a test fails when ``breaks`` says so."""
+
+    def __init__(self, events: list[str], *, breaks: dict[str, set[str]], raise_on: dict[str, BaseException]):
+        self.events, self.breaks, self.raise_on = events, breaks, raise_on
+        self.runs: list[InnerRun] = []
+
+    def __call__(self, run: InnerRun) -> RunResult:
+        self.runs.append(run)
+        self.events.append(f"run {run.defect}")
+        if run.defect in self.raise_on:
+            raise self.raise_on[run.defect]
+        broken = self.breaks.get(run.defect or "", set())
+        selected = {n: c for n, c in SUITE.items() if set(c) & set(run.clauses)}
+        records = [
+            TestRecord(n, c, TestStatus.FAILED if n in broken else TestStatus.PASSED) for n, c in selected.items()
+        ]
+        outcome = judge(records, Selection(collected=selected, narrowed=True), level=Level.BASELINE)
+        return RunResult(run, int(outcome.exit_code), summary.as_dict(outcome, run_id=run.run_id), 10.0)
+
+
+EXPS = [
+    Expectation("iso1", frozenset({"ISO-1"})),
+    Expectation("rpr1", frozenset({"RPR-1"})),
+    Expectation("msg2", frozenset({"MSG-2", "MSG-4"})),
+]
+#: How the fake platform behaves with each defect on: which tests then fail.
+CORRECT_HARNESS = {"iso1": {"t::iso1"}, "rpr1": {"t::rpr1"}, "msg2": {"t::msg2", "t::msg4"}}
+
+
+def make(
+    tmp_path: Path,
+    *,
+    breaks: dict[str, set[str]] = CORRECT_HARNESS,
+    raise_on: dict[str, BaseException] | None = None,
+    others: list[set[str]] | None = None,
+    **plan: Any,
+) -> tuple[Plan, Steps, FakeRunner, list[str]]:
+    events: list[str] = []
+    runner = FakeRunner(events, breaks=breaks, raise_on=raise_on or {})
+    live = list(others or [])
+
+    def other_runs(mine: set[str]) -> set[str]:
+        return live.pop(0) if live else set()
+
+    def clean(run_id: str) -> list[str]:
+        events.append("clean")
+        return ["PersistentVolumeClaim/data-x"] if run_id.endswith(runner.runs[-1].run_id[-6:]) else []
+
+    steps = Steps(
+        runner=runner,
+        switch_off=lambda: events.append("off"),
+        clean=clean,
+        other_runs=other_runs,
+        log=lambda m: None,
+    )
+    opts = {"allow_co_named": True, "wait_idle": 0.0, "idle_poll": 0.01, **plan}
+    return Plan("20261128-120000-ab12", tmp_path, EXPS, **opts), steps, runner, events
+
+
+def test_baseline_first_then_each_defect_all_caught(tmp_path: Path) -> None:
+    plan, steps, runner, events = make(tmp_path)
+    matrix = run_matrix(plan, steps)
+    assert [r.defect for r in matrix.rows] == [BASELINE, "iso1", "rpr1", "msg2"]
+    assert [r.verdict for r in matrix.rows] == [RowVerdict.PASSED] + [RowVerdict.CAUGHT] * 3
+    assert matrix.ok
+    assert runner.runs[0].defect is None
+    assert runner.runs[0].clauses == ("ISO-1", "MSG-2", "MSG-4", "RPR-1")
+    assert [(r.defect, r.clauses) for r in runner.runs[1:]] == [
+        ("iso1", ("ISO-1",)),
+        ("rpr1", ("RPR-1",)),
+        ("msg2", ("MSG-2", "MSG-4")),
+    ]
+    assert events == ["off"] + ["run None", "off", "clean"] + [
+        e for d in ("iso1", "rpr1", "msg2") for e in (f"run {d}", "off", "clean")
+    ]
+
+
+def test_a_defect_the_harness_does_not_see_is_missed(tmp_path: Path) -> None:
+    plan, steps, _, _ = make(tmp_path, breaks={**CORRECT_HARNESS, "msg2": {"t::msg2"}})
+    matrix = run_matrix(plan, steps)
+    assert {r.defect: r.verdict for r in matrix.rows}["msg2"] is RowVerdict.MISSED
+    assert not matrix.ok
+
+
+def test_co_named_failures_fail_the_matrix_when_not_allowed(tmp_path: Path) -> None:
+    plan, steps, _, _ = make(tmp_path, allow_co_named=False)
+    rows = {r.defect: r for r in run_matrix(plan, steps).rows}
+    assert rows["rpr1"].verdict is RowVerdict.COLLATERAL
+    assert rows["iso1"].verdict is RowVerdict.CAUGHT
+
+
+def test_switched_off_and_cleaned_after_a_run_that_raised(tmp_path: Path) -> None:
+    plan, steps, _, events = make(tmp_path, raise_on={"rpr1": RuntimeError("child could not start")})
+    with pytest.raises(RuntimeError):
+        run_matrix(plan, steps)
+    assert events[-3:] == ["run rpr1", "off", "clean"]
+
+
+def test_ctrl_c_switches_off_judges_what_ran_and_reports_the_rest(tmp_path: Path) -> None:
+    plan, steps, runner, events = make(tmp_path)
+    partial = RunResult(InnerRun("x", ("RPR-1",), "rpr1", tmp_path), 2, None, 3.0, interrupted=True)
+    runner.raise_on = {"rpr1": Interrupted(partial)}
+    matrix = run_matrix(plan, steps)
+    assert [r.defect for r in matrix.rows] == [BASELINE, "iso1", "rpr1"]
+    assert matrix.rows[-1].verdict is RowVerdict.INCONCLUSIVE
+    assert any("interrupted" in n for n in matrix.rows[-1].notes)
+    assert matrix.meta["interrupted"] is True and matrix.meta["not_run"] == ["msg2"]
+    assert events[-3:] == ["run rpr1", "off", "clean"]
+    assert not matrix.ok
+
+
+def test_leftovers_are_reported_in_the_row(tmp_path: Path) -> None:
+    plan, steps, _, _ = make(tmp_path)
+    row = run_matrix(plan, steps).rows[1]
+    assert any("removed 1 leftover object(s)" in n and "data-x" in n for n in row.notes)
+
+
+def test_waits_for_other_runs_then_refuses_when_they_stay(tmp_path: Path) -> None:
+    busy = {"someone-else"}
+    plan, steps, runner, _ = make(tmp_path, others=[busy] * 1000, wait_idle=0.2, baseline=False)
+    matrix = run_matrix(plan, steps)
+    assert runner.runs == []
+    assert all(r.verdict is RowVerdict.INCONCLUSIVE for r in matrix.rows)
+    assert "not run: other harness runs stayed live" in matrix.rows[0].notes[0]
+
+
+def test_waits_until_other_runs_end(tmp_path: Path) -> None:
+    plan, steps, runner, _ = make(tmp_path, others=[{"a"}, {"a"}, set()], wait_idle=30, baseline=False)
+    plan = Plan(plan.matrix_id, plan.runs_dir, EXPS[:1], baseline=False, wait_idle=30, idle_poll=0.01)
+    steps.other_runs = _sequence([{"a"}, set()])
+    matrix = run_matrix(plan, steps)
+    assert len(runner.runs) == 1 and matrix.ok
+
+
+def _sequence(values: list[set[str]]) -> Any:
+    def other_runs(mine: set[str]) -> set[str]:
+        return values.pop(0) if values else set()
+
+    return other_runs
+
+
+def test_ignore_other_runs_goes_ahead_and_says_so(tmp_path: Path) -> None:
+    plan, steps, runner, _ = make(tmp_path, others=[{"b"}], ignore_other_runs=True, baseline=False)
+    matrix = run_matrix(plan, steps)
+    assert len(runner.runs) == 3
+    assert any("other harness runs were live" in n for n in matrix.rows[0].notes)
+
+
+def test_inner_run_ids_are_valid_and_end_uniquely(tmp_path: Path) -> None:
+    plan, _, _, _ = make(tmp_path)
+    ids = [plan.inner_id(i) for i in range(40)]
+    assert all(RUN_ID_PATTERN.match(i) for i in ids)
+    assert len({leftovers.user_prefix(i) for i in ids}) == len(ids)
+
+
+def test_reference_expectations_cover_every_defect_with_couplings() -> None:
+    exps = {e.defect: e for e in expectations(load_profile("reference"))}
+    assert len(exps) == 19
+    assert exps["msg2-route-by-user"].selection == ("MSG-2", "MSG-4")
+    assert exps["iso1-nodeport-service"].may_break == {"ISO-2"}
+    assert exps["rpr5-abort-on-first-error"].selection == ("RPR-5",)
+    assert exps["iso7-automount-token"].selection == ("ISO-7",)
+    only = expectations(load_profile("reference"), only=["lif2-no-self-heal"])
+    assert [e.defect for e in only] == ["lif2-no-self-heal"]
+    with pytest.raises(NoDefects, match="unknown defect"):
+        expectations(load_profile("reference"), only=["no-such-defect"])
+
+
+def test_pytest_command_points_at_the_existing_cluster(tmp_path: Path) -> None:
+    runner = PytestRunner(Target(kubeconfig=Path("/k/config"), context="ctx", pytest_args=("-x",)), python="py")
+    run = InnerRun("m-01abcd", ("MSG-2", "MSG-4"), "msg2-route-by-user", tmp_path)
+    cmd = " ".join(runner.command(run))
+    assert re.search(r"^py -m pytest \S+/suites ", cmd)
+    for part in (
+        "--cluster existing",
+        "--kubeconfig /k/config",
+        "--context ctx",
+        "--keep-cluster",
+        "--run-id m-01abcd",
+        f"--reports --reports-dir {tmp_path}",
+        "--clause MSG-2 --clause MSG-4",
+        "--defect msg2-route-by-user",
+    ):
+        assert part in cmd
+    assert cmd.endswith(" -x")
+    assert "--defect" not in " ".join(runner.command(InnerRun("b", ("ISO-1",), None, tmp_path)))
+
+
+def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
+    marker = tmp_path / "torn-down"
+    script = (
+        "import sys, time, pathlib\n"
+        "print('ready', flush=True)\n"
+        "try:\n    time.sleep(60)\n"
+        f"except KeyboardInterrupt:\n    pathlib.Path({str(marker)!r}).write_text('yes')\n    sys.exit(2)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    stop(proc, grace=30)
+    proc.stdout.close()
+    assert proc.returncode == 2
+    assert marker.read_text() == "yes"
