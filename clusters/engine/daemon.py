@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,7 +174,12 @@ def stop_engine(engine: DockerEngine, timeout: float = 30) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(engine.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and Path(f"/proc/{engine.pid}").exists():
-        time.sleep(0.2)
+    with contextlib.suppress(WaitTimeout):  # a daemon that ignores SIGTERM is left for the user to see
+        wait_for(
+            lambda: Path(f"/proc/{engine.pid}").exists(),
+            until=lambda alive: not alive,
+            description=f"dockerd (pid {engine.pid}) exits",
+            timeout=timeout,
+            interval=0.2,
+        )
     PID_FILE.unlink(missing_ok=True)
