@@ -61,7 +61,7 @@ def test_deletion_runs_its_four_steps_in_order(
                 )
             with allure.step("2. the orchestrator deletes the cluster-scoped UserSwarm"):
                 swarm = deletion.wait_terminating(platform, target.snap)
-                assert deletion.swarm_finalizer(platform) in swarm["metadata"].get("finalizers", [])
+                assert target.snap.finalizer in swarm["metadata"].get("finalizers", [])
             held = stack.enter_context(faults.finalizer_held(kube, _get(kube, hold)))
         with allure.step("3. Metacontroller calls the finalize hook, which tears the children down"):
             wait_for(

@@ -113,21 +113,19 @@ HOOK_FAULTS = ("failing", "slow", "unreachable")
 
 @contextlib.contextmanager
 def broken_finalize_hook(
-    mode: str, *, kube: Kube, platform: Platform, run_id: str
+    mode: str, *, kube: Kube, platform: Platform, run_id: str, controller: str
 ) -> Iterator[faults.BrokenHook | None]:
-    """The finalize hook answering 500 (``failing``), hanging past its timeout (``slow``), or with no
-    server behind it (``unreachable``: the webhook scaled to zero)."""
+    """The finalize hook of CompositeController ``controller`` answering 500 (``failing``), hanging past its
+    timeout (``slow``), or with no server behind it (``unreachable``: the webhook scaled to zero)."""
     profile = platform.profile
     if mode == "unreachable":
         with faults.webhook_down(kube, profile.components.webhook):
             yield None
         return
-    crd = profile.crd
-    controller = faults.find_composite_controller(kube, crd.api_version, crd.plural)
     assert platform.app_image, "no app image to run the bad hook from"
     with faults.hook_broken(
         kube,
-        controller=controller["metadata"]["name"],
+        controller=controller,
         mode={"failing": "fail", "slow": "hang"}[mode],
         namespace=HARNESS_NAMESPACE,
         image=platform.app_image,
@@ -146,7 +144,8 @@ def test_finalize_hook_fails_after_a_partial_teardown(
     of the teardown is done; when it recovers, the rest is torn down and nothing is recreated."""
     partial = target.snap.of_kind("StatefulSet", "ConfigMap")
     rest = [c for c in target.snap.children if c not in partial]
-    with broken_finalize_hook(mode, kube=kube, platform=platform, run_id=run_id) as hook:
+    broken = broken_finalize_hook(mode, kube=kube, platform=platform, run_id=run_id, controller=target.snap.controller)
+    with broken as hook:
         with allure.step(f"1-2. the workspace and its UserSwarm are deleted while the finalize hook is {mode}"):
             deletion.delete_through_api(target)
             deletion.wait_terminating(platform, target.snap)
@@ -190,7 +189,7 @@ def test_finalizer_force_removed_leaves_nothing_behind(
         with faults.finalizer_held(kube, held_obj) as held:
             with allure.step("the UserSwarm's finalizer is force-removed: it goes, its children dangle"):
                 faults.strip_finalizer(
-                    kube, crd.api_version, crd.kind, target.snap.name, deletion.swarm_finalizer(platform)
+                    kube, crd.api_version, crd.kind, target.snap.name, target.snap.finalizer
                 )
                 seen = wait_for(
                     lambda: deletion.observe(platform, target.snap),

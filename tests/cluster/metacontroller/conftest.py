@@ -2,10 +2,8 @@
 
 Environment (read here, once):
 
-* ``SWARMCONF_KUBECONFIG`` — the cluster (default ``/work/dev-cluster/kubeconfig``); missing → the tests fail
-  with a message saying so.
-* ``SWARMCONF_CLUSTER_NAME`` — the kind cluster to load the app image into (default: the content of
-  ``/work/dev-cluster/name``).
+* the cluster comes from ``tests/cluster/conftest.py`` (``kind_cluster``, ``kube``, ``app_image``): a reused
+  kept kind cluster, or the one ``SWARMCONF_KUBECONFIG``/``SWARMCONF_CLUSTER_NAME`` name.
 * ``SWARMCONF_MC_EXTERNAL=1`` — a controller is already running (e.g. by hand against a bare API server):
   don't install one, and serve the test hook from this process on 127.0.0.1 instead of in-cluster.
 
@@ -19,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,26 +24,8 @@ from mce2e import HOOK_NAMESPACE, ClusterHookServer, HookServer, LocalHookServer
 
 from swarmconf.clusters.metacontroller.controller.errors import ApiError, NotFound
 from swarmconf.clusters.metacontroller.controller.kube import KubeApi
-from swarmconf.kube import Kube, KubeconfigError, connect
+from swarmconf.kube import Kube
 from swarmconf.waits import wait_for
-
-DEV_CLUSTER = Path("/work/dev-cluster")
-
-
-@pytest.fixture(scope="session")
-def kube() -> Kube:
-    """Clients for the cluster under test."""
-    path = Path(os.environ.get("SWARMCONF_KUBECONFIG", str(DEV_CLUSTER / "kubeconfig")))
-    if not path.is_file():
-        pytest.fail(
-            f"Metacontroller e2e tests need a cluster: no kubeconfig at {path}. "
-            "Set SWARMCONF_KUBECONFIG to a kubeconfig, or build the dev kind cluster first.",
-            pytrace=False,
-        )
-    try:
-        return connect(path)
-    except KubeconfigError as exc:
-        pytest.fail(f"cannot use {path}: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +41,13 @@ def external() -> bool:
 
 
 @pytest.fixture(scope="session")
-def metacontroller(kube: Kube, external: bool) -> dict[str, Any]:
+def metacontroller(kube: Kube, external: bool, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Install the compatible controller (offline mode) unless one runs externally; return the install record."""
     if external:
         return {"mode": "external", "image": None}
-    from swarmconf.clusters.appimage import ensure_app_image
     from swarmconf.clusters.metacontroller.install import install_metacontroller
 
-    cluster = os.environ.get("SWARMCONF_CLUSTER_NAME") or (DEV_CLUSTER / "name").read_text().strip()
-    image = ensure_app_image(cluster)
+    image = request.getfixturevalue("app_image")
     return install_metacontroller(kube.api_client, mode="offline", image=image, timeout=300)
 
 
