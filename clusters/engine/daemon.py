@@ -94,6 +94,19 @@ def host_packages_missing() -> list[str]:
     return sorted(missing)
 
 
+def ensure_host_tools(log: Path) -> None:
+    """Install the host packages the offline build needs, or say which are missing and how to get them."""
+    missing = host_packages_missing()
+    if not missing:
+        return
+    if os.geteuid() != 0 or not is_debian():
+        raise DockerUnavailable(
+            f"missing host packages: {', '.join(missing)}. Install them (Debian/Ubuntu: "
+            f"`sudo apt-get install {' '.join(missing)}`) and run again."
+        )
+    install_host_packages(log)
+
+
 def prepare_host() -> None:
     """Host settings kind needs: a /lib/modules to bind-mount, and inotify limits high enough for a node."""
     Path("/lib/modules").mkdir(parents=True, exist_ok=True)
@@ -131,6 +144,8 @@ def start_dockerd(log: Path) -> DockerEngine:
 
 def ensure_docker(log: Path) -> DockerEngine:
     """Return a usable Docker daemon, starting one only when none answers and this machine allows it."""
+    if os.geteuid() == 0:
+        prepare_host()
     if daemon_answers():
         return DockerEngine(started=False)
     if os.geteuid() != 0 or not is_debian():
@@ -139,8 +154,7 @@ def ensure_docker(log: Path) -> DockerEngine:
             "(Debian/Ubuntu: `sudo apt-get install docker.io`; elsewhere see https://docs.docker.com/engine/install/), "
             "then run again. swarm-conformance installs and starts Docker by itself only as root on Debian."
         )
-    if host_packages_missing():
-        install_host_packages(log)
+    ensure_host_tools(log)
     if adopted := adopt_recorded_daemon():
         return adopted
     return start_dockerd(log)

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from .. import versions
 from ..engine import images
-from ..engine.daemon import ensure_docker
+from ..engine.daemon import ensure_docker, ensure_host_tools
 from ..proc import CommandError
 from . import components, gobuild, nodeimage, rootfs
 from .cache import RECIPES, cache_root, content_key, directory_size
@@ -239,6 +239,7 @@ def ensure_offline_build(*, console: Console | None = None, cache: Path | None =
     logs = cache / "logs"
     started = time.monotonic()
     ensure_docker(logs / "docker.log")
+    ensure_host_tools(logs / "host-packages.log")
     missing_tools = [
         t for t in ("go", "debootstrap") if shutil.which(t) is None and not Path(f"/usr/sbin/{t}").exists()
     ]

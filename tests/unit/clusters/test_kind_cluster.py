@@ -119,3 +119,11 @@ def test_existing_daemon_is_used_untouched(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_stop_engine_leaves_daemons_it_did_not_start_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(daemon.os, "kill", lambda *a: pytest.fail("must not signal a daemon we did not start"))
     daemon.stop_engine(daemon.DockerEngine(started=False, pid=1))
+
+
+def test_missing_host_tools_and_not_root_names_the_packages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(daemon, "host_packages_missing", lambda: ["debootstrap"])
+    monkeypatch.setattr(daemon.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(daemon, "install_host_packages", lambda log: pytest.fail("must not install without root"))
+    with pytest.raises(daemon.DockerUnavailable, match="apt-get install debootstrap"):
+        daemon.ensure_host_tools(tmp_path / "log")
