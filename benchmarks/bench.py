@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -121,9 +122,13 @@ def environment(args: argparse.Namespace, run_id: str) -> Iterator[Env]:
     """Connect, install what is missing, hold a run lease, forward the orchestrator; undo it all at the end."""
     from swarmconf.selftest.target import ClusterChoice, prepared
 
+    if args.own_install:
+        from swarmconf.selftest.own_install import derive
+
+        args.profile = str(derive(args.profile, suffix=f"bn{run_id[-4:]}", folder=OUT / run_id))
     profile = load_profile(args.profile)
     choice = ClusterChoice(provider="existing", kubeconfig=args.kubeconfig, context=args.context)
-    with prepared(choice, profile, run_id=run_id, log=say) as prep, contextlib.ExitStack() as stack:
+    with prepared(choice, [profile], run_id=run_id, log=say) as prep, contextlib.ExitStack() as stack:
         kube, platform = prep.kube, prep.platform
         wait_idle(prep, run_id, args)
         stack.enter_context(cleanup.RunLease(kube, run_id))
@@ -151,7 +156,7 @@ def wait_idle(prep: Any, run_id: str, args: argparse.Namespace) -> None:
     others = prep.other_runs({run_id})
     if not others:
         return
-    if args.ignore_other_runs:
+    if args.ignore_other_runs or args.own_install:
         say(f"other harness runs are live ({sorted(others)}): going ahead anyway (--ignore-other-runs)")
         return
     say(f"waiting up to {args.wait_idle:.0f} s for other harness runs to end: {sorted(others)}")
@@ -208,8 +213,6 @@ def cold_from_logs() -> dict[str, Any]:
 
 def _born(path: Path) -> float:
     """A file's birth time where the OS tells it (statx), else its change time."""
-    import os
-
     try:
         st = os.stat(path)
         return float(getattr(st, "st_birthtime", None) or _statx_birth(path) or st.st_ctime)
@@ -605,7 +608,6 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def machine() -> str:
-    import os
     import platform as pf
 
     mem = 0
@@ -650,12 +652,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _guarded(name: str, job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     say(f"phase {name} …")
+    load_before = os.getloadavg()
     start = time.monotonic()
     try:
         result = job()
     except (KubeError, WaitTimeout, AssertionError, RuntimeError, OSError, httpx.HTTPError) as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"[:3000]}
     result["phase_wall_s"] = round(time.monotonic() - start, 1)
+    result["load_avg_1m_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     say(f"phase {name} done in {result['phase_wall_s']:.0f} s")
     return result
 
@@ -684,6 +688,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--suite-from", help="read the suite's times from this run folder instead")
     p.add_argument("--wait-idle", type=float, default=600.0)
     p.add_argument("--ignore-other-runs", action="store_true")
+    p.add_argument(
+        "--own-install",
+        action="store_true",
+        help="measure a private install of the platform (other namespaces, removed at the end): the reaper "
+        "phase then suspends only its own CronJob; implies --ignore-other-runs",
+    )
     p.add_argument("--run-id")
     return p.parse_args(argv)
 

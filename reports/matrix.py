@@ -113,6 +113,9 @@ class Row:
     exit_code: int | None = None
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)
+    """What a reader must know (leftovers removed, interrupted, exit code mismatch...)."""
+    info: list[str] = field(default_factory=list)
+    """Context only (lane, test time, log path, other runs seen on a shared cluster)."""
 
     def cells_of(self, *kinds: Cell) -> list[CellResult]:
         """The cells of these kinds."""

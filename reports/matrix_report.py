@@ -66,6 +66,7 @@ def _row(r: Row) -> dict[str, Any]:
         "exit_code": r.exit_code,
         "duration_seconds": round(r.duration, 1),
         "notes": r.notes,
+        "info": r.info,
         "cells": {
             c.clause: {
                 "expected": c.expected,
@@ -201,14 +202,14 @@ def _row_result(r: Row, results: Path, started_ms: int) -> dict[str, Any]:
         labels=labels,
         message=f"{r.verdict.value}: " + "; ".join(_cell_line(c) for c in r.cells if c.cell not in _QUIET),
     )
-    result["labels"] += [{"name": "story", "value": c} for c in must]
+    result["labels"] += [{"name": "story", "value": c} for c in must or ["baseline"]]
     result["parameters"] = [
         {"name": "defect", "value": r.defect},
         {"name": "run", "value": r.run_id},
         {"name": "exit code", "value": str(r.exit_code)},
     ]
     result["steps"] = [_step(c, started_ms) for c in r.cells]
-    table = "\n".join(_cell_line(c) for c in r.cells) + "\n" + "\n".join(r.notes)
+    table = "\n".join([*(_cell_line(c) for c in r.cells), *r.notes, *r.info])
     result["attachments"] = [_attach(results, "cells", table, "text/plain", "txt")]
     return result
 

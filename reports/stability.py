@@ -77,7 +77,7 @@ class Stability:
     @property
     def ok(self) -> bool:
         """True when every run wrote a summary, left nothing behind, and no test ever failed or errored."""
-        runs_ok = all(r["summary"] and not r["leftovers"] for r in self.runs)
+        runs_ok = all(r["summary"] and not r["leftovers"] and r["exit_matches"] for r in self.runs)
         return bool(self.runs) and runs_ok and all(t.kind == "stable" for t in self.tests)
 
 
@@ -103,6 +103,8 @@ def aggregate(runs: Sequence[RunOutcome]) -> Stability:
             "exit_code": r.exit_code,
             "seconds": round(r.seconds, 1),
             "summary": r.summary is not None,
+            "summary_exit_code": (r.summary or {}).get("exit_code"),
+            "exit_matches": r.summary is not None and r.summary.get("exit_code") == r.exit_code,
             "leftovers": list(r.leftovers),
         }
         for r in runs
@@ -139,13 +141,16 @@ def markdown(stab: Stability) -> str:
         "",
         "**" + ("STABLE: no test failed or errored in any run" if stab.ok else "NOT STABLE: see below") + "**",
         "",
-        "| run | exit code | wall time | summary | left behind |",
+        "| run | exit code | summary's exit code | wall time | left behind |",
         "|---|---|---|---|---|",
         *(
-            f"| `{r['run_id']}` | {r['exit_code']} | {r['seconds']:.0f} s | {'yes' if r['summary'] else 'NONE'} "
+            f"| `{r['run_id']}` | {r['exit_code']} | {_summary_exit(r)} | {r['seconds']:.0f} s "
             f"| {', '.join(r['leftovers']) or '—'} |"
             for r in stab.runs
         ),
+        "",
+        "A process exit code that differs from its summary's means the session failed after the summary was "
+        "written (see the run's log): a harness bug.",
         "",
         "| test | clauses | kind | passed | failed | error | skipped | not-enf. | not reached | mean s |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -165,6 +170,12 @@ def markdown(stab: Stability) -> str:
             lines += [f"- `{rid}` {t.outcomes[rid]}: {_one_line(msg)}" for rid, msg in t.messages.items()]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary_exit(run: Mapping[str, Any]) -> str:
+    if not run["summary"]:
+        return "NO SUMMARY"
+    return str(run["summary_exit_code"]) + ("" if run["exit_matches"] else " ≠ process")
 
 
 def _one_line(text: str) -> str:

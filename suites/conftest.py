@@ -19,10 +19,14 @@ from swarmconf.fixtures.tenants import Workspace
 
 @pytest.fixture
 def verified_pair(
-    tenant_factory: Callable[..., Any], workspace_factory: Callable[..., Workspace]
+    platform: Platform, tenant_factory: Callable[..., Any], workspace_factory: Callable[..., Workspace]
 ) -> tuple[Workspace, Workspace]:
-    """Two users (A and B), each with one verified workspace."""
-    return workspace_factory(tenant_factory()), workspace_factory(tenant_factory())
+    """Two users (A and B), each with one verified workspace (created together, verified in parallel)."""
+    a = workspace_factory(tenant_factory(), wait_verified=False)
+    b = workspace_factory(tenant_factory(), wait_verified=False)
+    platform.wait_verified(a.id)
+    platform.wait_verified(b.id)
+    return a, b
 
 
 @pytest.fixture(scope="session")

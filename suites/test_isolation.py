@@ -419,15 +419,15 @@ def _scrub(content: bytes, *ids: str) -> bytes:
 # --- ISO-5 ------------------------------------------------------------------------------------------------
 
 
-def _bad_credentials(authority: Authority, user_id: str) -> dict[str, dict[str, str]]:
+def _bad_credentials(authority: Authority, user_id: str, header: str) -> dict[str, dict[str, str]]:
     valid = authority.token(user_id)
     return {
         "missing": {},
-        "empty bearer": {"Authorization": "Bearer "},
+        "scheme without a token": {header: authority.headers("")[header].strip()},
         "malformed": authority.headers("not-a-token"),
         "truncated": authority.headers(valid[: len(valid) // 2]),
         "garbage payload": authority.headers(base64.urlsafe_b64encode(b'{"sub":1}').decode() + ".AAAA"),
-        "wrong scheme": {"Authorization": "Basic " + base64.b64encode(f"{user_id}:x".encode()).decode()},
+        "wrong scheme": {header: "Basic " + base64.b64encode(f"{user_id}:x".encode()).decode()},
         "expired": authority.headers(authority.token(user_id, ttl=-120)),
         "wrongly signed": authority.headers(authority.forged_token(user_id)),
         "tampered signature": authority.headers(valid[:-2] + ("AA" if not valid.endswith("AA") else "BB")),
@@ -457,7 +457,7 @@ def test_authentication_comes_before_any_runtime_access(
         (routes.send_message, ghost),
     ]
     problems = []
-    for label, headers in _bad_credentials(authority, a.tenant.user_id).items():
+    for label, headers in _bad_credentials(authority, a.tenant.user_id, profile.auth.header).items():
         with allure.step(f"credential {label}: 401 everywhere"):
             for route, values in calls:
                 resp = orchestrator.request(
@@ -482,7 +482,7 @@ def _server_pod(name: str, namespace: str, image: str, labels: dict[str, str], p
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "swarmconf.io/role": "canary"}},
+        "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "swarmconf.io/canary": name}},
         "spec": {
             "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 0,
@@ -500,12 +500,12 @@ def _server_pod(name: str, namespace: str, image: str, labels: dict[str, str], p
     }
 
 
-def _deny_all(namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+def _deny_all(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": "swc-canary-deny", "namespace": namespace, "labels": labels},
-        "spec": {"podSelector": {"matchLabels": {"swarmconf.io/role": "canary"}}, "policyTypes": ["Ingress"]},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"podSelector": {"matchLabels": {"swarmconf.io/canary": name}}, "policyTypes": ["Ingress"]},
     }
 
 
@@ -529,27 +529,36 @@ def _ready_ip(kube: Kube, name: str, namespace: str, timeout: float) -> str:
 def require_networkpolicy_enforcement(
     kube: Kube, namespace: str, *, image: str, labels: dict[str, str], budget: float
 ) -> None:
-    """Skip as "not enforceable" unless a deny-all NetworkPolicy around a canary pod is really enforced."""
-    port, server = 8080, f"swc-canary-{secrets.token_hex(3)}"
-    kube.create(_server_pod(server, namespace, image, labels, port))
-    url = f"http://{_ready_ip(kube, server, namespace, budget)}:{port}/"
-    with allure.step("control: the canary answers a probe pod while no policy applies"):
-        before = reachability.in_cluster_probe(kube, namespace, url, image=image, labels=labels, budget=budget)
-        assert _reached(before), f"the probe cannot reach an unprotected canary, probes are broken: {before}"
-    kube.create(_deny_all(namespace, labels))
-    with allure.step("a deny-all NetworkPolicy around the canary is enforced"):
-        try:
-            wait_for(
-                lambda: reachability.in_cluster_probe(
-                    kube, namespace, url, image=image, labels=labels, timeout=3, budget=budget
-                ),
-                until=lambda outcome: not _reached(outcome),
-                description="the deny-all NetworkPolicy stops the canary's traffic",
-                timeout=min(budget, 60),
-                interval=2,
-            )
-        except WaitTimeout as exc:
-            not_enforceable(f"this cluster does not enforce NetworkPolicy (a deny-all policy was ignored: {exc.last})")
+    """Skip as "not enforceable" unless a deny-all NetworkPolicy around a canary pod is really enforced.
+
+    The canary and its policy are removed afterwards, whatever the outcome.
+    """
+    port, name = 8080, f"swc-canary-{secrets.token_hex(3)}"
+    kube.create(_server_pod(name, namespace, image, labels, port))
+    try:
+        url = f"http://{_ready_ip(kube, name, namespace, budget)}:{port}/"
+        with allure.step("control: the canary answers a probe pod while no policy applies"):
+            before = reachability.in_cluster_probe(kube, namespace, url, image=image, labels=labels, budget=budget)
+            assert _reached(before), f"the probe cannot reach an unprotected canary, probes are broken: {before}"
+        kube.create(_deny_all(name, namespace, labels))
+        with allure.step("a deny-all NetworkPolicy around the canary is enforced"):
+            try:
+                wait_for(
+                    lambda: reachability.in_cluster_probe(
+                        kube, namespace, url, image=image, labels=labels, timeout=3, budget=budget
+                    ),
+                    until=lambda outcome: not _reached(outcome),
+                    description="the deny-all NetworkPolicy stops the canary's traffic",
+                    timeout=min(budget, 60),
+                    interval=2,
+                )
+            except WaitTimeout as exc:
+                not_enforceable(
+                    f"this cluster does not enforce NetworkPolicy (a deny-all policy was ignored: {exc.last})"
+                )
+    finally:
+        kube.delete("networking.k8s.io/v1", "NetworkPolicy", name, namespace)
+        kube.delete("v1", "Pod", name, namespace)
 
 
 @proves("ISO-6")

@@ -6,6 +6,10 @@ judges the outcome (:mod:`swarmconf.reports.matrix`). It writes ``matrix.json``,
 and the Allure HTML to ``<reports-dir>/<matrix-id>/`` (default ``reports/out/selftest/``, with ``latest``), the
 inner runs' own reports under ``runs/``.
 
+On a shared cluster, ``--own-install`` installs the platform again under namespaces of this self-test, so its
+defect switch reaches no one else's runs; ``--lanes N`` runs rows side by side on N such installs (rows whose
+tests take Metacontroller down still run alone). Both installs are removed at the end.
+
 Exit codes: 0 every defect caught and the baseline green; 1 a defect missed, a collateral failure, or an
 inconclusive row; 3 infrastructure (no cluster, install failed, the defect switch did not answer); 130
 interrupted (the defect is switched off first).
@@ -55,7 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ignore-other-runs",
         action="store_true",
-        help="run even while other harness runs are live (the defect switch is cluster-wide: both may be wrong)",
+        help="run even while other harness runs are live (on a shared install, theirs and ours may then be wrong)",
+    )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=1,
+        help="run rows side by side on this many private installs (implies --own-install; rows whose tests "
+        "take down shared components still run alone; default: 1)",
     )
     parser.add_argument("--no-html", action="store_true", help="do not generate the Allure HTML")
     parser.set_defaults(handler=handle)
@@ -72,7 +83,13 @@ def add_target_options(parser: argparse.ArgumentParser, *, default_dir: Path) ->
     parser.add_argument("--keep-cluster", action="store_true", help="keep the cluster and the installed platform")
     parser.add_argument("--level", choices=("baseline", "strict"), default="baseline")
     parser.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every wait (default: 1.0)")
-    parser.add_argument("--run-id", help="ID of this self-test (default: UTC time + random)")
+    parser.add_argument(
+        "--own-install",
+        action="store_true",
+        help="install the platform again under namespaces of this run (removed at the end), so nothing it "
+        "switches reaches other runs on a shared cluster and theirs do not reach it",
+    )
+    parser.add_argument("--run-id", help="ID of this run (default: UTC time + random)")
     parser.add_argument("--reports-dir", type=Path, default=default_dir, help=f"parent folder (default: {default_dir})")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments for every run (after --)")
 
@@ -90,15 +107,15 @@ def cluster_choice(args: argparse.Namespace) -> Any:
     )
 
 
-def runner_for(args: argparse.Namespace, handle: Any) -> Any:
-    """The inner-run runner pointed at the prepared cluster."""
+def runner_for(args: argparse.Namespace, handle: Any, profile: str | None = None) -> Any:
+    """The inner-run runner pointed at the prepared cluster (and at ``profile``, default ``--profile``)."""
     from swarmconf.selftest.runner import PytestRunner, Target
 
     extra = tuple(a for a in (args.pytest_args or []) if a != "--")
     target = Target(
         kubeconfig=Path(handle.kubeconfig),
         context=handle.context,
-        profile=args.profile,
+        profile=profile or args.profile,
         level=args.level,
         timeout_scale=args.timeout_scale,
         pytest_args=extra,
@@ -113,22 +130,35 @@ def say(message: str) -> None:
 def handle(args: argparse.Namespace) -> int:
     from swarmconf.fixtures.profiles import ProfileError, load_profile
     from swarmconf.reports import rundir
+    from swarmconf.selftest import own_install
     from swarmconf.selftest.expectations import NoDefects, expectations
 
+    if args.lanes < 1:
+        print("swarmconf selftest: --lanes must be at least 1", file=sys.stderr)
+        return 2
+    run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
     try:
-        profile = load_profile(args.profile)
-        exps = expectations(profile, only=args.defect)
+        paths = [args.profile]
+        if args.own_install or args.lanes > 1:
+            base = run.run_id[-4:]
+            paths = [
+                str(own_install.derive(args.profile, suffix=f"st{base}{i}", folder=run.path / f"lane{i}"))
+                for i in range(args.lanes)
+            ]
+            args.own_install = args.ignore_other_runs = True
+        profiles = [load_profile(p) for p in paths]
+        exps = expectations(profiles[0], only=args.defect)
     except (ProfileError, NoDefects) as exc:
         print(f"swarmconf selftest: {exc}", file=sys.stderr)
         return 2
-    run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
-    return _run(args, profile, exps, run)
+    return _run(args, list(zip(paths, profiles, strict=True)), exps, run)
 
 
-def _run(args: argparse.Namespace, profile: Any, exps: list[Any], run: Any) -> int:
+def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any], run: Any) -> int:
     from swarmconf.kube import KubeError
-    from swarmconf.selftest import leftovers
-    from swarmconf.selftest.driver import Plan, Steps, run_matrix
+    from swarmconf.selftest.driver import Plan, run_matrix
+    from swarmconf.selftest.exclusive import shared_fault_clauses
+    from swarmconf.selftest.runner import SUITES
     from swarmconf.selftest.target import prepared
 
     plan = Plan(
@@ -139,24 +169,23 @@ def _run(args: argparse.Namespace, profile: Any, exps: list[Any], run: Any) -> i
         allow_co_named=args.allow_co_named,
         wait_idle=args.wait_idle,
         ignore_other_runs=args.ignore_other_runs,
+        exclusive=shared_fault_clauses(SUITES) if len(lanes) > 1 else frozenset(),
+        baseline_shards=len(lanes),
     )
-    say(f"self-test {run.run_id}: {len(plan.rows())} runs ({len(exps)} defects), reports in {run.path}")
+    say(f"self-test {run.run_id}: {len(plan.rows())} runs ({len(exps)} defects) on {len(lanes)} lane(s)")
+    say(f"reports in {run.path}")
     started_ms, started = int(time.time() * 1000), time.monotonic()
+    profiles = [p for _, p in lanes]
     try:
-        with prepared(cluster_choice(args), profile, run_id=run.run_id, log=say) as prep:
+        with prepared(cluster_choice(args), profiles, run_id=run.run_id, log=say) as prep:
             say(f"cluster {prep.handle.name} ready; preparation took " + _secs(prep.seconds))
-            steps = Steps(
-                runner=runner_for(args, prep.handle),
-                switch_off=lambda: prep.platform.set_defect(None),
-                clean=lambda rid: leftovers.remove(prep.platform, rid),
-                other_runs=prep.other_runs,
-                log=say,
-            )
+            steps = [_lane(args, prep, i, path) for i, (path, _) in enumerate(lanes)]
             try:
                 matrix = run_matrix(plan, steps)
             finally:
-                prep.platform.set_defect(None)  # belt and braces: never leave a defect on
-            matrix.meta.update(_meta(args, prep, profile))
+                for platform in prep.platforms:
+                    platform.set_defect(None)  # belt and braces: never leave a defect on
+            matrix.meta.update(_meta(args, prep, profiles[0]))
     except KeyboardInterrupt:
         say("interrupted before the matrix could be judged; every defect is switched off")
         return EXIT_INTERRUPTED
@@ -170,11 +199,27 @@ def _run(args: argparse.Namespace, profile: Any, exps: list[Any], run: Any) -> i
     return 0 if matrix.ok else EXIT_MATRIX_FAILED
 
 
+def _lane(args: argparse.Namespace, prep: Any, index: int, profile_path: str) -> Any:
+    from swarmconf.selftest import leftovers
+    from swarmconf.selftest.driver import Steps
+
+    platform = prep.platforms[index]
+    return Steps(
+        runner=runner_for(args, prep.handle, profile_path),
+        switch_off=lambda: platform.set_defect(None),
+        clean=lambda rid: leftovers.remove(platform, rid),
+        other_runs=prep.other_runs,
+        log=say,
+        name=f"lane {index}",
+    )
+
+
 def _meta(args: argparse.Namespace, prep: Any, profile: Any) -> dict[str, Any]:
     return {
         "cluster": prep.handle.name,
         "provider": prep.handle.provider,
         "profile": profile.name,
+        "own_install": bool(args.own_install),
         "level": args.level,
         "preparation": _secs(prep.seconds),
     }

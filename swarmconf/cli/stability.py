@@ -36,23 +36,25 @@ def handle(args: argparse.Namespace) -> int:
     from swarmconf.fixtures.profiles import ProfileError, load_profile
     from swarmconf.kube import KubeError
     from swarmconf.reports import rundir, stability
-    from swarmconf.selftest import leftovers
+    from swarmconf.selftest import leftovers, own_install
     from swarmconf.selftest.runner import InnerRun, Interrupted
     from swarmconf.selftest.target import prepared
 
     if args.runs < 1:
         print("swarmconf stability: -n must be at least 1")
         return 2
+    run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
     try:
+        if args.own_install:
+            args.profile = str(own_install.derive(args.profile, suffix=f"sb{run.run_id[-4:]}", folder=run.path))
         profile = load_profile(args.profile)
     except ProfileError as exc:
         print(f"swarmconf stability: {exc}")
         return 2
-    run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
     results: list[stability.RunOutcome] = []
     interrupted = False
     try:
-        with prepared(cluster_choice(args), profile, run_id=run.run_id, log=say) as prep:
+        with prepared(cluster_choice(args), [profile], run_id=run.run_id, log=say) as prep:
             runner = runner_for(args, prep.handle)
             for i in range(args.runs):
                 inner = InnerRun(f"{run.run_id}-{i + 1:02d}{secrets.token_hex(2)}", (), None, run.path / "runs")

@@ -1,23 +1,33 @@
-"""Drive the defect matrix: a baseline run on the correct platform, then one run per defect, judged.
+"""Drive the defect matrix: baseline runs on the correct platform, then one run per defect, judged.
 
-Each step is injected (:class:`Steps`), so the order and the guarantees are tested without a cluster:
+Each lane is one install of the platform with its own defect switch and its own :class:`Steps` (injected, so
+the order and the guarantees are tested without a cluster). With one lane every row runs in turn. With more
+(``swarmconf selftest --lanes N``, each lane a private install), rows run side by side, except *exclusive*
+rows — those whose tests take down something every install shares (:mod:`swarmconf.selftest.exclusive`) —
+which run alone on lane 0 once the others are done. The baseline is split into shards the same way: one
+exclusive shard with the shared-fault clauses, the other clauses spread over the lanes.
 
-* before each run, wait (bounded) until no other harness run is live on the cluster — the defect switch is
-  cluster-wide, it would break their runs and theirs could break ours — unless told to go ahead anyway;
+Guarantees, per row:
+
+* before it, wait (bounded) until no other harness run is live on the cluster — a defect switch is
+  install-wide, theirs could break ours and ours theirs — unless told to go ahead anyway (private installs);
 * the defect is switched on by the inner run itself (``--defect``) and, whatever happens (failure, Ctrl-C,
   SIGTERM), switched off again by the driver right after, then the run's leftovers are removed;
-* an interrupt stops the matrix after the current run: the rows so far are judged, the rest are not run.
+* an interrupt stops the matrix: running children are told to stop (one SIGINT each, so they tear down), the
+  rows so far are judged, the rest are listed as not run.
 """
 
 from __future__ import annotations
 
+import queue
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swarmconf.reports.matrix import Expectation, Matrix, Row, baseline_expectation, judge_row
+from swarmconf.reports.matrix import BASELINE, Expectation, Matrix, Row, baseline_expectation, judge_row
 from swarmconf.selftest.runner import InnerRun, Interrupted, Runner, RunResult
 from swarmconf.waits import WaitTimeout, wait_for
 
@@ -26,7 +36,7 @@ Log = Callable[[str], None]
 
 @dataclass
 class Steps:
-    """What the driver does to the world; the real ones talk to the cluster, the tests' ones do not."""
+    """What the driver does to one lane's install; the real ones talk to the cluster, the tests' ones do not."""
 
     runner: Runner
     switch_off: Callable[[], None]
@@ -36,6 +46,7 @@ class Steps:
     other_runs: Callable[[set[str]], set[str]]
     """Live harness runs on the cluster other than these."""
     log: Log = print
+    name: str = "lane 0"
 
 
 @dataclass(frozen=True)
@@ -50,19 +61,42 @@ class Plan:
     wait_idle: float = 600.0
     """How long to wait for other harness runs to end before each run (0: do not wait)."""
     ignore_other_runs: bool = False
-    """Run even while other harness runs are live (their results, and ours, may then be wrong)."""
+    """Run even while other harness runs are live (right for private installs; else results may be wrong)."""
     idle_poll: float = 5.0
     """How often to look for other live runs while waiting."""
+    exclusive: frozenset[str] = frozenset()
+    """Clauses whose tests take down shared components: rows selecting any of them run alone."""
+    baseline_shards: int = 1
+    """Into how many runs the baseline's non-exclusive clauses are split (one per lane is a good choice)."""
 
     def rows(self) -> list[Expectation]:
-        """Every row to run, the baseline first."""
-        clauses = {c for e in self.expectations for c in e.selection}
-        head = [baseline_expectation(clauses)] if self.baseline else []
-        return [*head, *self.expectations]
+        """Every row to run, the baseline shards first."""
+        return [*self.baseline_rows(), *self.expectations]
+
+    def baseline_rows(self) -> list[Expectation]:
+        """The baseline: every clause the defects select, on the correct platform, in shards."""
+        if not self.baseline:
+            return []
+        clauses = sorted({c for e in self.expectations for c in e.selection})
+        shared = [c for c in clauses if c in self.exclusive]
+        rest = [c for c in clauses if c not in self.exclusive]
+        n = max(1, min(self.baseline_shards, len(rest)))
+        shards = [rest[i::n] for i in range(n)] + ([shared] if shared else [])
+        shards = [s for s in shards if s]
+        if len(shards) == 1:
+            return [baseline_expectation(shards[0])]
+        return [_named(baseline_expectation(s), f"{BASELINE} {i + 1}/{len(shards)}") for i, s in enumerate(shards)]
+
+    def is_exclusive(self, exp: Expectation) -> bool:
+        return bool(self.exclusive.intersection(exp.selection))
 
     def inner_id(self, index: int) -> str:
         """The run ID of row ``index``; its last six characters are unique (tenants' user IDs end in them)."""
         return f"{self.matrix_id}-{index:02d}{secrets.token_hex(2)}"
+
+
+def _named(exp: Expectation, name: str) -> Expectation:
+    return Expectation(name, exp.breaks, exp.may_break, exp.note, exp.select)
 
 
 @dataclass
@@ -71,22 +105,92 @@ class _State:
     interrupted: bool = False
 
 
-def run_matrix(plan: Plan, steps: Steps, *, clock: Callable[[], float] = time.monotonic) -> Matrix:
-    """Run every row of ``plan`` and judge it; see the module docstring."""
+def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[], float] = time.monotonic) -> Matrix:
+    """Run every row of ``plan`` on ``lanes`` and judge it; see the module docstring."""
+    lanes = [lanes] if isinstance(lanes, Steps) else list(lanes)
     started = clock()
     state = _State()
-    rows: list[Row] = []
-    steps.switch_off()
-    for index, exp in enumerate(plan.rows()):
+    for lane in lanes:
+        lane.switch_off()
+    rows_plan = plan.rows()
+    done: dict[int, Row] = {}
+    parallel = [i for i, e in enumerate(rows_plan) if len(lanes) > 1 and not plan.is_exclusive(e)]
+    alone = [i for i in range(len(rows_plan)) if i not in parallel]
+    if parallel:
+        _run_parallel(plan, lanes, state, rows_plan, parallel, done)
+    for index in alone:
         if state.interrupted:
             break
-        rows.append(_one_row(plan, steps, state, index, exp))
-        steps.log(_progress(rows[-1], index, len(plan.rows())))
+        done[index] = _one_row(plan, lanes[0], state, index, rows_plan[index])
+        lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
+    rows = [done[i] for i in sorted(done)]
     matrix = Matrix(rows, allow_co_named=plan.allow_co_named, duration=clock() - started)
-    matrix.meta.update({"matrix_id": plan.matrix_id, "interrupted": state.interrupted})
+    matrix.meta.update({"matrix_id": plan.matrix_id, "interrupted": state.interrupted, "lanes": len(lanes)})
     if state.interrupted:
-        matrix.meta["not_run"] = [e.defect for e in plan.rows()[len(rows) :]]
+        matrix.meta["not_run"] = [e.defect for i, e in enumerate(rows_plan) if i not in done]
     return matrix
+
+
+def _run_parallel(
+    plan: Plan,
+    lanes: list[Steps],
+    state: _State,
+    rows_plan: list[Expectation],
+    indices: list[int],
+    done: dict[int, Row],
+) -> None:
+    free: queue.Queue[Steps] = queue.Queue()
+    for lane in lanes:
+        free.put(lane)
+
+    def job(index: int) -> None:
+        if state.interrupted:
+            return
+        lane = free.get()
+        try:
+            if not state.interrupted:
+                done[index] = _one_row(plan, lane, state, index, rows_plan[index])
+                lane.log(f"{lane.name}: " + _progress(done[index], len(done), len(rows_plan)))
+        finally:
+            free.put(lane)
+
+    pool = ThreadPoolExecutor(len(lanes), thread_name_prefix="lane")
+    futures: list[Future[None]] = []
+    try:
+        futures += [pool.submit(job, i) for i in indices]
+        if not _wait_all(futures):
+            state.interrupted = True  # a lane failed: queued rows are skipped, running ones finish
+    except KeyboardInterrupt:
+        state.interrupted = True
+        for lane in lanes:
+            stop = getattr(lane.runner, "interrupt", None)
+            if stop is not None:
+                stop()
+    finally:
+        _drain(pool, futures)
+    for f in futures:
+        f.result()  # a lane's unexpected error (e.g. the switch did not answer) ends the matrix
+
+
+def _drain(pool: ThreadPoolExecutor, futures: list[Future[None]]) -> None:
+    """Wait for the running rows to finish (their children are being stopped); more Ctrl-C only waits on."""
+    while True:
+        try:
+            wait(futures)
+            pool.shutdown(wait=True)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def _wait_all(futures: list[Future[None]]) -> bool:
+    """Wait for every future (in short steps, so Ctrl-C reaches this thread); False once one failed."""
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, timeout=1.0, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in finished):
+            return False
+    return True
 
 
 def _one_row(plan: Plan, steps: Steps, state: _State, index: int, exp: Expectation) -> Row:
@@ -109,7 +213,7 @@ def _one_row(plan: Plan, steps: Steps, state: _State, index: int, exp: Expectati
             steps.switch_off()  # an error here ends the matrix: a defect may still be on
         finally:
             removed = _clean(steps, run.run_id)
-    return _judged(plan, exp, run, result, busy, removed, state.interrupted)
+    return _judged(plan, exp, run, result, busy, removed, state.interrupted, steps.name)
 
 
 def _judged(
@@ -120,8 +224,9 @@ def _judged(
     busy: set[str],
     removed: list[str],
     interrupted: bool,
+    lane: str,
 ) -> Row:
-    summary = None if result is None or result.interrupted else result.summary
+    summary = None if result is None else result.summary  # an interrupted run's: its unreached tests have none
     row = judge_row(
         exp,
         summary,
@@ -130,15 +235,22 @@ def _judged(
         exit_code=result.exit_code if result else None,
         duration=result.duration if result else 0.0,
     )
-    if interrupted:
+    if interrupted or (result is not None and result.interrupted):
         row.notes.append("interrupted: the run was stopped before it finished")
     if busy:
-        row.notes.append(f"other harness runs were live when it started: {sorted(busy)}")
+        seen = f"other harness runs were live when it started: {sorted(busy)}"
+        (row.info if plan.ignore_other_runs else row.notes).append(seen)
     if removed:
         row.notes.append(f"removed {len(removed)} leftover object(s) after the run: {', '.join(removed)}")
     if result is not None:
         row.notes += result.notes
-        row.notes.append(f"test time {result.test_time:.0f} s of {result.duration:.0f} s wall (log: {run.log})")
+        if summary is not None and summary.get("exit_code") != result.exit_code:
+            row.notes.append(
+                f"the run exited {result.exit_code} but its summary says {summary.get('exit_code')}: the session "
+                "failed after writing it (harness bug; see the log)"
+            )
+        row.info.append(f"{lane}; test time {result.test_time:.0f} s of {result.duration:.0f} s wall")
+        row.info.append(f"log: {run.log}")
     return row
 
 
@@ -152,7 +264,7 @@ def _clean(steps: Steps, run_id: str) -> list[str]:
 def _wait_idle(plan: Plan, steps: Steps, mine: set[str]) -> set[str]:
     """Wait until no other run is live (bounded); return the runs still live (empty when idle)."""
     others = steps.other_runs(mine)
-    if not others or plan.wait_idle <= 0:
+    if not others or plan.wait_idle <= 0 or plan.ignore_other_runs:
         return others
     steps.log(f"waiting up to {plan.wait_idle:.0f} s for other harness runs to end: {sorted(others)}")
     try:
@@ -167,6 +279,6 @@ def _wait_idle(plan: Plan, steps: Steps, mine: set[str]) -> set[str]:
         return set(exc.last or others)
 
 
-def _progress(row: Row, index: int, total: int) -> str:
+def _progress(row: Row, count: int, total: int) -> str:
     failed = ",".join(c.clause for c in row.cells if c.observed == "fail") or "-"
-    return f"[{index + 1}/{total}] {row.defect:<40} {row.verdict.value:<13} failed: {failed}  ({row.duration:.0f} s)"
+    return f"[{count}/{total}] {row.defect:<40} {row.verdict.value:<13} failed: {failed}  ({row.duration:.0f} s)"

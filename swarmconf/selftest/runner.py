@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -96,11 +97,22 @@ def read_summary(folder: Path) -> dict[str, Any] | None:
 
 @dataclass
 class PytestRunner:
-    """Runs the suites with pytest in a child process (see the module docstring)."""
+    """Runs the suites with pytest in a child process (see the module docstring).
+
+    Safe to call from several threads (one child each); :meth:`interrupt` stops every running child.
+    """
 
     target: Target
     python: str = sys.executable
     cwd: Path = ROOT
+    _live: set[subprocess.Popen[bytes]] = field(default_factory=set, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def interrupt(self) -> None:
+        """Stop every running child (one SIGINT each, then by force after the grace period), from any thread."""
+        self._stopping.set()
+        for proc in list(self._live):
+            threading.Thread(target=stop, args=(proc,), kwargs={"grace": TEARDOWN_GRACE}, daemon=True).start()
 
     def command(self, run: InnerRun) -> list[str]:
         """The child's command line."""
@@ -126,7 +138,12 @@ class PytestRunner:
             proc = subprocess.Popen(
                 self.command(run), cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-            code, interrupted = _wait(proc)
+            self._live.add(proc)
+            try:
+                code, interrupted = _wait(proc)
+            finally:
+                self._live.discard(proc)
+        interrupted = interrupted or self._stopping.is_set()
         result = RunResult(run, code, read_summary(run.folder), time.monotonic() - started, interrupted)
         if interrupted:
             raise Interrupted(result)

@@ -1,17 +1,17 @@
-"""One cluster and one installed platform for every inner run of a self-test.
+"""One cluster and the installed platform(s) for every inner run of a self-test.
 
 :func:`prepared` acquires the cluster once (a new or reused kind cluster, or an existing one), installs what
-is missing of the profile's platform (the harness's own installer), and on exit removes what it installed
-and releases the cluster, unless asked to keep them. Inner runs then point at it with ``--cluster existing``.
-It also answers whether other harness runs are live on the cluster (they would see the defect switch: it is
-cluster-wide).
+is missing of each profile's platform (the harness's own installer; one profile per lane, see
+:mod:`swarmconf.selftest.driver`), and on exit removes what it installed and releases the cluster, unless asked
+to keep them. Inner runs then point at it with ``--cluster existing``. It also answers whether other harness
+runs are live on the cluster (they would see a defect switched on in a shared install).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,14 +38,20 @@ class ClusterChoice:
 
 @dataclass
 class Prepared:
-    """The cluster and the platform, ready for inner runs."""
+    """The cluster and the platforms, ready for inner runs."""
 
     handle: Any
     """``swarmconf.clusters.provider.ClusterHandle``."""
     kube: Kube
-    platform: Platform
+    platforms: list[Platform]
+    """One per profile given to :func:`prepared`, in that order."""
     seconds: dict[str, float]
     """Wall time of each preparation step (cluster, app image, install)."""
+
+    @property
+    def platform(self) -> Platform:
+        """The first (or only) platform."""
+        return self.platforms[0]
 
     def other_runs(self, mine: set[str]) -> set[str]:
         """Harness runs live on this cluster that are not ours."""
@@ -53,10 +59,11 @@ class Prepared:
 
 
 @contextlib.contextmanager
-def prepared(choice: ClusterChoice, profile: Profile, *, run_id: str, log: Log = print) -> Iterator[Prepared]:
-    """Acquire the cluster and install the platform; undo both on exit (unless kept)."""
+def prepared(
+    choice: ClusterChoice, profiles: Sequence[Profile], *, run_id: str, log: Log = print
+) -> Iterator[Prepared]:
+    """Acquire the cluster and install each profile's platform; undo both on exit (unless kept)."""
     from swarmconf.clusters.provider import acquire_cluster, release_cluster
-    from swarmconf.fixtures.install import install_platform
 
     seconds: dict[str, float] = {}
     start = time.monotonic()
@@ -72,22 +79,36 @@ def prepared(choice: ClusterChoice, profile: Profile, *, run_id: str, log: Log =
     seconds["cluster"] = time.monotonic() - start
     try:
         kube = handle.kube()
-        start = time.monotonic()
-        image = app_image(handle, kube) if profile.install.images else None
-        seconds["app_image"] = time.monotonic() - start
-        start = time.monotonic()
-        platform = install_platform(kube, profile, app_image=image, image_source=choice.image_source)
-        seconds["install"] = time.monotonic() - start
-        if platform.installed:
-            log(f"installed {len(platform.installed)} platform objects (removed at the end unless kept)")
-        try:
-            yield Prepared(handle, kube, platform, seconds)
-        finally:
-            if not choice.keep:
-                platform.uninstall()
-            kube.api_client.close()
+        with contextlib.ExitStack() as stack:
+            stack.callback(kube.api_client.close)
+            start = time.monotonic()
+            image = app_image(handle, kube) if any(p.install.images for p in profiles) else None
+            seconds["app_image"] = time.monotonic() - start
+            platforms = [_installed(stack, choice, kube, image, p, seconds, log) for p in profiles]
+            yield Prepared(handle, kube, platforms, seconds)
     finally:
         release_cluster(handle)
+
+
+def _installed(
+    stack: contextlib.ExitStack,
+    choice: ClusterChoice,
+    kube: Kube,
+    image: str | None,
+    profile: Profile,
+    seconds: dict[str, float],
+    log: Log,
+) -> Platform:
+    from swarmconf.fixtures.install import install_platform
+
+    start = time.monotonic()
+    platform = install_platform(kube, profile, app_image=image, image_source=choice.image_source)
+    seconds["install"] = seconds.get("install", 0.0) + time.monotonic() - start
+    if not choice.keep:
+        stack.callback(platform.uninstall)
+    if platform.installed:
+        log(f"installed {len(platform.installed)} objects of {profile.name} (removed at the end unless kept)")
+    return platform
 
 
 def app_image(handle: Any, kube: Kube) -> str:

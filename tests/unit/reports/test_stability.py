@@ -33,7 +33,7 @@ def run(run_id: str, **statuses: TestStatus) -> RunOutcome:
         judge(records, Selection(collected={r.nodeid: r.clauses for r in records}), level=Level.BASELINE),
         run_id=run_id,
     )
-    return RunOutcome(run_id, data, 0, 100.0)
+    return RunOutcome(run_id, data, int(data["exit_code"]), 100.0)
 
 
 def test_histories_and_kinds() -> None:
@@ -57,6 +57,7 @@ def test_ok_needs_every_summary_and_no_leftovers() -> None:
     assert not stability.aggregate([green, RunOutcome("r2", None, 3, 5.0)]).ok
     assert not stability.aggregate([RunOutcome("r1", green.summary, 0, 1.0, ("Pod/x",))]).ok
     assert not stability.aggregate([]).ok
+    assert not stability.aggregate([RunOutcome("r1", green.summary, 1, 1.0)]).ok  # exit code ≠ the summary's
 
 
 def test_files(tmp_path: Path) -> None:

@@ -18,9 +18,13 @@ runner.stop                 a child gets one SIGINT and finishes its teardown
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +193,12 @@ def _sequence(values: list[set[str]]) -> Any:
 
 
 def test_ignore_other_runs_goes_ahead_and_says_so(tmp_path: Path) -> None:
-    plan, steps, runner, _ = make(tmp_path, others=[{"b"}], ignore_other_runs=True, baseline=False)
+    plan, steps, runner, _ = make(tmp_path, others=[{"b"}] * 100, ignore_other_runs=True, baseline=False, wait_idle=60)
+    started = time.monotonic()
     matrix = run_matrix(plan, steps)
+    assert time.monotonic() - started < 10, "it waited for the other runs"
     assert len(runner.runs) == 3
-    assert any("other harness runs were live" in n for n in matrix.rows[0].notes)
+    assert any("other harness runs were live" in n for n in matrix.rows[0].info)
 
 
 def test_inner_run_ids_are_valid_and_end_uniquely(tmp_path: Path) -> None:
@@ -239,8 +245,7 @@ def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
     marker = tmp_path / "torn-down"
     script = (
         "import sys, time, pathlib\n"
-        "print('ready', flush=True)\n"
-        "try:\n    time.sleep(60)\n"
+        "try:\n    print('ready', flush=True)\n    time.sleep(60)\n"
         f"except KeyboardInterrupt:\n    pathlib.Path({str(marker)!r}).write_text('yes')\n    sys.exit(2)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
@@ -250,3 +255,127 @@ def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
     proc.stdout.close()
     assert proc.returncode == 2
     assert marker.read_text() == "yes"
+
+
+def test_own_install_renames_the_namespaces_and_keeps_the_rest(tmp_path: Path) -> None:
+    from swarmconf.selftest.own_install import derive
+
+    original = load_profile("reference")
+    derived = load_profile(derive("reference", suffix="st1234", folder=tmp_path))
+    assert (derived.platform_namespace, derived.runtime_namespace) == ("swarm-system-st1234", "userswarms-st1234")
+    assert derived.components.orchestrator.namespace == "swarm-system-st1234"
+    assert derived.crd == original.crd and derived.routes == original.routes
+    assert derived.defects == original.defects
+
+
+# --- lanes ---------------------------------------------------------------------------------------------------
+
+
+class LaneRunner(FakeRunner):
+    """A fake runner that also records how many runs were in flight when each started, across lanes."""
+
+    active = 0
+    lock = threading.Lock()
+
+    def __init__(self, events: list[str], lane: str, seen: list[tuple[str, str | None, int]], **kw: Any):
+        breaks = {**CORRECT_HARNESS, "iso1b": {"t::iso1"}, "msg2b": {"t::msg2"}}
+        super().__init__(events, breaks=breaks, raise_on={}, **kw)
+        self.lane, self.seen, self.interrupted = lane, seen, False
+
+    def __call__(self, run: InnerRun) -> RunResult:
+        with LaneRunner.lock:
+            LaneRunner.active += 1
+            self.seen.append((self.lane, run.defect, LaneRunner.active))
+        try:
+            time.sleep(0.05)  # long enough for the other lane to start a row meanwhile
+            return super().__call__(run)
+        finally:
+            with LaneRunner.lock:
+                LaneRunner.active -= 1
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+
+def lanes(n: int, events: list[str], seen: list[tuple[str, str | None, int]]) -> list[Steps]:
+    return [
+        Steps(
+            runner=LaneRunner(events, f"lane {i}", seen),
+            switch_off=lambda i=i: events.append(f"off {i}"),
+            clean=lambda run_id: [],
+            other_runs=lambda mine: set(),
+            log=lambda m: None,
+            name=f"lane {i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_lanes_run_rows_side_by_side_and_exclusive_rows_alone_on_lane_0(tmp_path: Path) -> None:
+    events: list[str] = []
+    seen: list[tuple[str, str | None, int]] = []
+    exps = [*EXPS, Expectation("iso1b", frozenset({"ISO-1"})), Expectation("msg2b", frozenset({"MSG-2"}))]
+    plan = Plan("m", tmp_path, exps, allow_co_named=True, wait_idle=0, exclusive=frozenset({"RPR-1"}))
+    matrix = run_matrix(plan, lanes(2, events, seen))
+    names = ["(none) 1/2", "(none) 2/2", "iso1", "rpr1", "msg2", "iso1b", "msg2b"]
+    assert [r.defect for r in matrix.rows] == names
+    assert matrix.ok and matrix.meta["lanes"] == 2
+    assert max(active for _, _, active in seen) == 2, "no two rows ever ran at once"
+    alone = [(lane, active) for lane, defect, active in seen[-2:]]
+    assert alone == [("lane 0", 1), ("lane 0", 1)], "the exclusive rows (RPR-1) run last, alone, on lane 0"
+    assert [d for _, d, _ in seen[-2:]] == [None, "rpr1"]
+
+
+def test_baseline_is_sharded_over_lanes_with_the_exclusive_clauses_apart(tmp_path: Path) -> None:
+    plan = Plan("m", tmp_path, EXPS, exclusive=frozenset({"RPR-1"}), baseline_shards=2)
+    shards = plan.baseline_rows()
+    assert [(e.defect, e.selection) for e in shards] == [
+        ("(none) 1/3", ("ISO-1", "MSG-4")),
+        ("(none) 2/3", ("MSG-2",)),
+        ("(none) 3/3", ("RPR-1",)),
+    ]
+    assert [plan.is_exclusive(e) for e in shards] == [False, False, True]
+
+
+class CtrlC(LaneRunner):
+    """Presses Ctrl-C (a real SIGINT to this process) while its ``iso1`` row runs."""
+
+    def __call__(self, run: InnerRun) -> RunResult:
+        if run.defect == "iso1":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+        return super().__call__(run)
+
+
+def test_ctrl_c_with_lanes_stops_every_child_and_switches_each_lane_off(tmp_path: Path) -> None:
+    events: list[str] = []
+    seen: list[tuple[str, str | None, int]] = []
+    steps = lanes(2, events, seen)
+    steps[0].runner = CtrlC(events, "lane 0", seen)
+    exps = [*EXPS, *(Expectation(f"x{i}", frozenset({"ISO-1"})) for i in range(6))]
+    plan = Plan("m", tmp_path, exps, allow_co_named=True, wait_idle=0, baseline=False)
+    matrix = run_matrix(plan, steps)
+    assert matrix.meta["interrupted"] is True
+    assert matrix.meta["not_run"], "queued rows are not started after Ctrl-C"
+    assert all(isinstance(s.runner, LaneRunner) and s.runner.interrupted for s in steps)
+    started = sum(1 for e in events if e.startswith("run "))
+    assert events.count("off 0") + events.count("off 1") == 2 + started, "every started row switched off"
+
+
+def test_exclusive_clauses_come_from_the_suites_that_take_down_metacontroller() -> None:
+    from swarmconf.selftest.exclusive import shared_fault_clauses
+    from swarmconf.selftest.runner import SUITES
+
+    found = shared_fault_clauses(SUITES)
+    assert {"RPR-2", "RPR-4"} <= found
+    assert "ISO-1" not in found and "MSG-2" not in found
+
+
+def test_exclusive_scan_reads_decorators_and_calls(tmp_path: Path) -> None:
+    from swarmconf.selftest.exclusive import shared_fault_clauses
+
+    (tmp_path / "test_x.py").write_text(
+        "@proves('RPR-2', 'DEL-5')\ndef test_a(kube):\n    with faults.metacontroller_down(kube, x):\n        pass\n\n"
+        "@pytest.mark.clause('ISO-1')\ndef test_b():\n    faults.webhook_down()\n"
+    )
+    assert shared_fault_clauses(tmp_path) == {"RPR-2", "DEL-5"}
