@@ -6,7 +6,9 @@ concerns, and hands the run's ``summary.json`` here. Each clause that ran gets a
 =================  ==========================================================================================
 cell               meaning
 =================  ==========================================================================================
-``caught``         the defect must break this clause, and the harness failed it
+``caught``         the defect must break this clause, and the harness failed it by an assertion
+``crashed``        the defect must break this clause, and its tests failed, but by an exception that is not an
+                   assertion (a ``KeyError`` in the test, a transport error): no proof, a test bug to fix
 ``missed``         the defect must break this clause, and the harness passed it (the harness is blind to it)
 ``no-verdict``     the defect must break this clause, but its tests errored, were skipped or not run
 ``coupled``        a documented coupling (the defect *may* break it): failed or passed, both are fine
@@ -18,9 +20,10 @@ cell               meaning
 =================  ==========================================================================================
 
 A row (one defect) is ``caught`` when every must-break clause is caught and nothing collateral failed;
-``missed`` when some must-break clause passed; ``inconclusive`` when a must-break clause has no verdict or the
-run had infrastructure errors; ``collateral`` when it was caught but some other clause failed (``co-named``
-counts here unless the policy allows it). The baseline row (no defect) must pass every clause it ran.
+``missed`` when some must-break clause passed; ``inconclusive`` when a must-break clause has no verdict or
+only crashed, or the run had infrastructure errors; ``collateral`` when it was caught but some other clause
+failed (``co-named`` counts here unless the policy allows it). The baseline row (no defect) must pass every
+clause it ran.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Cell(StrEnum):
     """How one clause came out for one defect (see the module docstring)."""
 
     CAUGHT = "caught"
+    CRASHED = "crashed"
     MISSED = "missed"
     NO_VERDICT = "no-verdict"
     COUPLED = "coupled"
@@ -87,6 +91,8 @@ class ClauseResult:
     """Node ID → the test's status (``passed``, ``failed``, ``error``, ...)."""
     clauses_of: Mapping[str, tuple[str, ...]]
     """Node ID → every clause that test names."""
+    messages: Mapping[str, str] = field(default_factory=dict)
+    """Node ID → the failure's one-line message (``ExceptionType: text``)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,8 @@ class CellResult:
     observed: str
     cell: Cell
     failing_tests: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+    """The failing tests' messages, in the same order."""
 
 
 @dataclass
@@ -124,35 +132,82 @@ class Row:
 
 def clause_results(summary: Mapping[str, Any]) -> dict[str, ClauseResult]:
     """The clauses a run's ``summary.json`` has a verdict for (``not-run`` ones left out)."""
+    names: dict[str, list[str]] = {}
+    messages: dict[str, str] = {}
+    for entry in summary.get("clauses", []):
+        for t in entry.get("tests", []):
+            names.setdefault(t["nodeid"], []).append(entry["id"])
+            messages[t["nodeid"]] = t.get("message", "")
     out = {}
     for entry in summary.get("clauses", []):
         if entry.get("verdict") == "not-run":
             continue
         tests = {t["nodeid"]: t["status"] for t in entry.get("tests", [])}
-        out[entry["id"]] = ClauseResult(entry["id"], entry["verdict"], tests, {})
-    names: dict[str, list[str]] = {}
-    for entry in summary.get("clauses", []):
-        for t in entry.get("tests", []):
-            names.setdefault(t["nodeid"], []).append(entry["id"])
-    return {
-        cid: ClauseResult(r.clause, r.verdict, r.tests, {n: tuple(names.get(n, ())) for n in r.tests})
-        for cid, r in out.items()
-    }
+        out[entry["id"]] = ClauseResult(
+            entry["id"],
+            entry["verdict"],
+            tests,
+            {n: tuple(names.get(n, ())) for n in tests},
+            {n: messages.get(n, "") for n in tests},
+        )
+    return out
+
+
+#: Modules whose exception types :func:`is_assertion` may import to look at their class.
+_RESOLVABLE = ("swarmconf.", "_pytest.", "pytest.")
+#: Deliberate failures that are not ``AssertionError`` subclasses (``pytest.fail``).
+_DELIBERATE = frozenset({"Failed", "_pytest.outcomes.Failed", "pytest.fail.Exception"})
+
+
+def is_assertion(message: str) -> bool:
+    """True when a failure message (``Type: text``) names an ``AssertionError`` (or ``pytest.fail``).
+
+    Builtin names and the harness's own exception types are resolved and checked with ``issubclass``; a type
+    that cannot be resolved here (``httpx.ConnectError``...) is not an assertion.
+    """
+    name = message.split(":", 1)[0].strip()
+    if name in _DELIBERATE:
+        return True
+    cls = _resolve(name)
+    return isinstance(cls, type) and issubclass(cls, AssertionError)
+
+
+def _resolve(name: str) -> object:
+    import builtins
+    import importlib
+
+    if "." not in name:
+        return getattr(builtins, name, None)
+    if not name.startswith(_RESOLVABLE):
+        return None
+    module, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return None
 
 
 def judge_cell(exp: Expectation, result: ClauseResult) -> CellResult:
     """Judge one clause of one defect's run."""
     cid, observed = result.clause, result.verdict
-    failing = tuple(sorted(n for n, s in result.tests.items() if s == "failed"))
+    bad = tuple(sorted(n for n, s in result.tests.items() if s in ("failed", "error")))
+    failing = tuple(n for n in bad if result.tests[n] == "failed")
+    why = tuple(result.messages.get(n, "") for n in bad)
+
+    def cell(expected: str, kind: Cell) -> CellResult:
+        return CellResult(cid, expected, observed, kind, bad, why)
+
     if cid in exp.breaks:
-        cell = {"fail": Cell.CAUGHT, "pass": Cell.MISSED}.get(observed, Cell.NO_VERDICT)
-        return CellResult(cid, "fail", observed, cell, failing)
+        kind = {"fail": Cell.CAUGHT, "pass": Cell.MISSED}.get(observed, Cell.NO_VERDICT)
+        if kind is Cell.CAUGHT and not any(is_assertion(result.messages.get(n, "")) for n in failing):
+            kind = Cell.CRASHED
+        return cell("fail", kind)
     if cid in exp.may_break:
-        return CellResult(cid, "fail-or-pass", observed, Cell.COUPLED, failing)
+        return cell("fail-or-pass", Cell.COUPLED)
     if observed == "fail":
         explained = all(exp.breaks.intersection(result.clauses_of.get(n, ())) for n in failing)
-        return CellResult(cid, "pass", observed, Cell.CO_NAMED if explained else Cell.COLLATERAL, failing)
-    return CellResult(cid, "pass", observed, Cell.ERROR if observed == "error" else Cell.CLEAN, failing)
+        return cell("pass", Cell.CO_NAMED if explained else Cell.COLLATERAL)
+    return cell("pass", Cell.ERROR if observed == "error" else Cell.CLEAN)
 
 
 def judge_row(
@@ -180,7 +235,7 @@ def _row_verdict(row: Row, *, allow_co_named: bool, judged: bool) -> RowVerdict:
     extra = {Cell.COLLATERAL} if allow_co_named else {Cell.COLLATERAL, Cell.CO_NAMED}
     if row.cells_of(Cell.MISSED):
         return RowVerdict.MISSED
-    if not judged or row.cells_of(Cell.NO_VERDICT, Cell.ERROR):
+    if not judged or row.cells_of(Cell.NO_VERDICT, Cell.ERROR, Cell.CRASHED):
         return RowVerdict.INCONCLUSIVE
     if row.cells_of(*extra):
         return RowVerdict.COLLATERAL

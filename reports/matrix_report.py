@@ -22,6 +22,7 @@ EPIC = "harness self-test"
 
 _SYMBOLS = {
     Cell.CAUGHT: "✅ caught",
+    Cell.CRASHED: "⚠️ crashed",
     Cell.MISSED: "❌ MISSED",
     Cell.NO_VERDICT: "⚠️ no verdict",
     Cell.COUPLED: "〰️ coupled",
@@ -73,6 +74,7 @@ def _row(r: Row) -> dict[str, Any]:
                 "observed": c.observed,
                 "cell": c.cell.value,
                 "failing_tests": list(c.failing_tests),
+                "messages": list(c.messages),
             }
             for c in r.cells
         },
@@ -141,11 +143,15 @@ def _problems(matrix: Matrix) -> list[str]:
         for c in r.cells:
             if c.cell in (Cell.CAUGHT, Cell.CLEAN, Cell.COUPLED):
                 continue
-            tests = "; ".join(f"`{t}`" for t in c.failing_tests)
-            lines.append(f"- {c.clause}: expected {c.expected}, observed {c.observed} → **{c.cell.value}** {tests}")
+            lines.append(f"- {c.clause}: expected {c.expected}, observed {c.observed} → **{c.cell.value}**")
+            lines += [f"  - `{t}`: {_one_line(m)}" for t, m in zip(c.failing_tests, c.messages, strict=False)]
         lines += [f"- note: {n}" for n in r.notes]
         lines.append("")
     return lines
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")[:300]
 
 
 def _minutes(seconds: float) -> str:
@@ -223,7 +229,7 @@ def _cell_line(c: CellResult) -> str:
 
 def _step(c: CellResult, at: int) -> dict[str, Any]:
     bad = c.cell in (Cell.MISSED, Cell.COLLATERAL, Cell.CO_NAMED)
-    status = "failed" if bad else "broken" if c.cell in (Cell.NO_VERDICT, Cell.ERROR) else "passed"
+    status = "failed" if bad else "broken" if c.cell in (Cell.NO_VERDICT, Cell.ERROR, Cell.CRASHED) else "passed"
     return {
         "name": _cell_line(c),
         "status": status,

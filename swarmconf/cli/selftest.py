@@ -69,6 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "take down shared components still run alone; default: 1)",
     )
     parser.add_argument("--no-html", action="store_true", help="do not generate the Allure HTML")
+    parser.add_argument(
+        "--rejudge",
+        type=Path,
+        metavar="DIR",
+        help="run nothing: judge a finished self-test folder's runs again (after a change to the judging) and "
+        "rewrite its matrix files and reports",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -133,6 +140,8 @@ def handle(args: argparse.Namespace) -> int:
     from swarmconf.selftest import own_install
     from swarmconf.selftest.expectations import NoDefects, expectations
 
+    if args.rejudge:
+        return rejudge(args, args.rejudge.resolve())
     if args.lanes < 1:
         print("swarmconf selftest: --lanes must be at least 1", file=sys.stderr)
         return 2
@@ -212,6 +221,43 @@ def _lane(args: argparse.Namespace, prep: Any, index: int, profile_path: str) ->
         log=say,
         name=f"lane {index}",
     )
+
+
+def rejudge(args: argparse.Namespace, folder: Path) -> int:
+    """Judge the runs of a finished self-test again, from its ``matrix.json`` and its runs' summaries."""
+    from swarmconf.reports import rundir
+    from swarmconf.reports.matrix import Expectation, Matrix, judge_row
+    from swarmconf.selftest.runner import read_summary
+
+    try:
+        old = json.loads((folder / "matrix.json").read_text())
+    except (OSError, ValueError) as exc:
+        print(f"swarmconf selftest --rejudge: no readable matrix.json in {folder}: {exc}", file=sys.stderr)
+        return 2
+    allow = bool(args.allow_co_named or old.get("allow_co_named"))
+    rows = []
+    for r in old["rows"]:
+        breaks = frozenset(r["breaks"])
+        select = () if breaks else tuple(r["selected_clauses"])
+        exp = Expectation(r["defect"], breaks, frozenset(r["may_break"]), r.get("note", ""), select)
+        summary = read_summary(folder / "runs" / r["run_id"]) if r["run_id"] else None
+        row = judge_row(
+            exp,
+            summary,
+            allow_co_named=allow,
+            run_id=r["run_id"],
+            exit_code=r["exit_code"],
+            duration=float(r["duration_seconds"]),
+        )
+        row.notes, row.info = list(r.get("notes", [])), list(r.get("info", []))
+        rows.append(row)
+    matrix = Matrix(rows, allow_co_named=allow, duration=float(old["duration_seconds"]), meta=dict(old["meta"]))
+    matrix.meta["rejudged"] = datetime.now(UTC).isoformat(timespec="seconds")
+    run = rundir.RunDir(folder.parent, folder.name)
+    for stale in run.allure_results.glob("*-*"):
+        stale.unlink()
+    _write(args, matrix, run, int((time.time() - matrix.duration) * 1000))
+    return 0 if matrix.ok else EXIT_MATRIX_FAILED
 
 
 def _meta(args: argparse.Namespace, prep: Any, profile: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ so the matrix reads exactly what an inner run writes.
 unit                      cases
 ========================  ===============================================================================
 judge_cell                caught; missed; no verdict (error, skipped); coupled (fail or pass); collateral
-                          (failing test names no expected clause); co-named (it does); clean; error
+                          (failing test names no expected clause); co-named (it does); clean; error;
+                          crashed (failed by a non-assertion exception) and is_assertion
 judge_row                 caught; missed wins over collateral; co-named counts unless allowed; no summary
                           → inconclusive; an expected clause no test ran → no-verdict; baseline passed /
                           baseline with a failure is collateral
@@ -34,6 +35,7 @@ from swarmconf.reports.matrix import (
     baseline_expectation,
     clause_results,
     expectations_from,
+    is_assertion,
     judge_cell,
     judge_row,
 )
@@ -44,7 +46,7 @@ S = TestStatus
 
 def make_summary(*tests: tuple[str, tuple[str, ...], TestStatus]) -> dict[str, Any]:
     """A real summary.json body for these (node ID, clauses, status) tests, narrowed like a --clause run."""
-    records = [TestRecord(n, c, s, message=f"{n} {s.value}") for n, c, s in tests]
+    records = [TestRecord(n, c, s, message=f"AssertionError: {n} {s.value}") for n, c, s in tests]
     selection = Selection(collected={n: c for n, c, _ in tests}, narrowed=True)
     return summary.as_dict(judge(records, selection, level=Level.BASELINE), run_id="inner")
 
@@ -107,6 +109,24 @@ def test_unexpected_clause_passing_is_clean_and_erroring_is_error() -> None:
     )
     assert cell_of(RPR1, data, "DEL-1") is Cell.CLEAN
     assert cell_of(RPR1, data, "DEL-2") is Cell.ERROR
+
+
+def test_a_failure_by_a_non_assertion_exception_is_a_crash_not_a_catch() -> None:
+    data = make_summary(("t::rpr1", ("RPR-1",), S.FAILED))
+    data["clauses"][[c["id"] for c in data["clauses"]].index("RPR-1")]["tests"][0]["message"] = "KeyError: 'metadata'"
+    assert cell_of(RPR1, data, "RPR-1") is Cell.CRASHED
+    assert judge_row(RPR1, data).verdict is RowVerdict.INCONCLUSIVE
+
+
+def test_is_assertion_resolves_builtin_and_harness_exception_types() -> None:
+    assert is_assertion("AssertionError: x")
+    assert is_assertion("swarmconf.waits.WaitTimeout: timed out after 1.0s")
+    assert is_assertion("swarmconf.waits.ConsistencyViolation: stopped holding")
+    assert is_assertion("Failed: cleanup left things behind")
+    assert not is_assertion("KeyError: 'metadata'")
+    assert not is_assertion("httpx.ConnectError: refused")
+    assert not is_assertion("swarmconf.fixtures.platform.RuntimeLogUnavailable: 404")
+    assert not is_assertion("")
 
 
 # --- judge_row ---------------------------------------------------------------------------------------------
@@ -219,6 +239,7 @@ def test_matrix_json_and_markdown(tmp_path: Path) -> None:
         "observed": "fail",
         "cell": "co-named",
         "failing_tests": ["t::rpr1"],
+        "messages": ["AssertionError: t::rpr1 failed"],
     }
     assert rows["iso1"]["verdict"] == "missed"
     md = (tmp_path / "matrix.md").read_text()

@@ -18,6 +18,7 @@ runner.stop                 a child gets one SIGINT and finishes its teardown
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -65,7 +66,10 @@ class FakeRunner:
         broken = self.breaks.get(run.defect or "", set())
         selected = {n: c for n, c in SUITE.items() if set(c) & set(run.clauses)}
         records = [
-            TestRecord(n, c, TestStatus.FAILED if n in broken else TestStatus.PASSED) for n, c in selected.items()
+            TestRecord(n, c, TestStatus.FAILED, message=f"AssertionError: {n} broke")
+            if n in broken
+            else TestRecord(n, c, TestStatus.PASSED)
+            for n, c in selected.items()
         ]
         outcome = judge(records, Selection(collected=selected, narrowed=True), level=Level.BASELINE)
         return RunResult(run, int(outcome.exit_code), summary.as_dict(outcome, run_id=run.run_id), 10.0)
@@ -379,3 +383,21 @@ def test_exclusive_scan_reads_decorators_and_calls(tmp_path: Path) -> None:
         "@pytest.mark.clause('ISO-1')\ndef test_b():\n    faults.webhook_down()\n"
     )
     assert shared_fault_clauses(tmp_path) == {"RPR-2", "DEL-5"}
+
+
+def test_rejudge_reads_a_finished_folder_and_rewrites_the_matrix(tmp_path: Path) -> None:
+    from swarmconf.cli import main
+    from swarmconf.reports import matrix_report
+
+    plan, steps, runner, _ = make(tmp_path / "runs")
+    matrix = run_matrix(plan, steps)
+    for run in runner.runs:  # the fake runner keeps summaries in memory; a real run leaves them on disk
+        result = FakeRunner([], breaks=CORRECT_HARNESS, raise_on={})(run)
+        (run.folder).mkdir(parents=True)
+        (run.folder / "summary.json").write_text(json.dumps(result.summary))
+    matrix_report.write(matrix, tmp_path)
+    code = main(["selftest", "--rejudge", str(tmp_path), "--no-html"])
+    data = json.loads((tmp_path / "matrix.json").read_text())
+    assert code == 0 and data["ok"] and "rejudged" in data["meta"]
+    assert [r["verdict"] for r in data["rows"]] == ["passed", "caught", "caught", "caught"]
+    assert list((tmp_path / "allure-results").glob("*-result.json"))
