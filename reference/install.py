@@ -67,14 +67,22 @@ def render_manifests(variables: dict[str, str]) -> list[dict[str, Any]]:
     return objects
 
 
-def platform_secret(namespace: str, *, token_key: str | None = None, service_token: str | None = None,
-                    identity_root_key: str | None = None) -> dict[str, Any]:
+def platform_secret(
+    namespace: str,
+    *,
+    token_key: str | None = None,
+    service_token: str | None = None,
+    identity_root_key: str | None = None,
+) -> dict[str, Any]:
     """The Secret with the token key, the service token and the identity root key (random unless given)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": SECRET_NAME, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/part-of": "swarmconf-reference"}},
+        "metadata": {
+            "name": SECRET_NAME,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/part-of": "swarmconf-reference"},
+        },
         "type": "Opaque",
         "stringData": {
             "token-key": token_key or secrets.token_hex(32),

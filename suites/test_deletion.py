@@ -164,7 +164,10 @@ def test_finalize_after_a_partial_teardown_completes_it(
         with allure.step("part of the teardown is done behind the hook's back"):
             faults.delete_children(kube, partial)
             deletion.prove_stuck(
-                platform, target.snap, duration=profile.budgets.negative, because="Metacontroller is down",
+                platform,
+                target.snap,
+                duration=profile.budgets.negative,
+                because="Metacontroller is down",
                 expect_left=rest,
             )
     with allure.step("3-4. the finalize hook tears down the rest, recreates nothing, and the UserSwarm goes"):

@@ -46,9 +46,7 @@ def _kept(platform: Platform, snap: deletion.SwarmSnapshot) -> bool:
 
 
 def _run_reaper(kube: Kube, profile: Profile, run_id: str) -> faults.ReaperRun:
-    return faults.run_reaper(
-        kube, profile.components.reaper, labels=run_labels(run_id), timeout=profile.budgets.reaper
-    )
+    return faults.run_reaper(kube, profile.components.reaper, labels=run_labels(run_id), timeout=profile.budgets.reaper)
 
 
 # --- RPR-1 ------------------------------------------------------------------------------------------
@@ -64,7 +62,9 @@ def test_orchestrator_dies_between_workspace_and_userswarm_deletion(
     with faults.cronjob_suspended(kube, profile.components.reaper):
         with allure.step("the orchestrator dies after deleting the workspace, before deleting its UserSwarm"):
             faults.orchestrator_crash(
-                kube, workload=profile.components.orchestrator, command=crash.command(target.workspace.id),
+                kube,
+                workload=profile.components.orchestrator,
+                command=crash.command(target.workspace.id),
                 container=profile.components.orchestrator.container,
             )
         with allure.step("the workspace is gone, and an orphaned UserSwarm stays behind"):
@@ -153,8 +153,11 @@ def test_finalize_hook_fails_after_a_partial_teardown(
             faults.delete_children(kube, partial)
         with allure.step(f"3. the teardown is stuck because the hook is {mode}"):
             deletion.prove_stuck(
-                platform, target.snap, duration=profile.budgets.negative * HOLD,
-                because=f"the finalize hook is {mode}", expect_left=rest,
+                platform,
+                target.snap,
+                duration=profile.budgets.negative * HOLD,
+                because=f"the finalize hook is {mode}",
+                expect_left=rest,
             )
             if hook is not None:
                 calls = [c for c in hook.calls(target.snap.name) if c["finalizing"]]
@@ -188,9 +191,7 @@ def test_finalizer_force_removed_leaves_nothing_behind(
         assert held_obj is not None, f"{held_ref} vanished while Metacontroller was down"
         with faults.finalizer_held(kube, held_obj) as held:
             with allure.step("the UserSwarm's finalizer is force-removed: it goes, its children dangle"):
-                faults.strip_finalizer(
-                    kube, crd.api_version, crd.kind, target.snap.name, target.snap.finalizer
-                )
+                faults.strip_finalizer(kube, crd.api_version, crd.kind, target.snap.name, target.snap.finalizer)
                 seen = wait_for(
                     lambda: deletion.observe(platform, target.snap),
                     until=lambda s: s.swarm is None,

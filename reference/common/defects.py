@@ -123,8 +123,7 @@ class Switches:
 
     def as_json(self) -> dict[str, str | None]:
         """What health endpoints report."""
-        return {"defect": self.defect.value if self.defect else None,
-                "fault": self.fault.value if self.fault else None}
+        return {"defect": self.defect.value if self.defect else None, "fault": self.fault.value if self.fault else None}
 
 
 class SwitchReader(Protocol):
@@ -161,8 +160,15 @@ class ConfigMapSwitches:
     defect on or off by itself.
     """
 
-    def __init__(self, core: client.CoreV1Api, *, namespace: str, name: str = CONFIGMAP_NAME,
-                 max_age: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        core: client.CoreV1Api,
+        *,
+        namespace: str,
+        name: str = CONFIGMAP_NAME,
+        max_age: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._core, self._namespace, self._name = core, namespace, name
         self._max_age, self._clock = max_age, clock
         self._lock = threading.Lock()
@@ -193,8 +199,9 @@ _REPORTERS = (("orchestrator", "orchestrator:http", "v1/health"), ("webhook", "w
 
 def _reported(core: client.CoreV1Api, namespace: str, service: str, path: str) -> dict[str, Any]:
     # _preload_content=False: the client would otherwise turn the JSON body into a Python repr string
-    response = core.connect_get_namespaced_service_proxy_with_path(service, namespace, path, _request_timeout=3,
-                                                                   _preload_content=False)
+    response = core.connect_get_namespaced_service_proxy_with_path(
+        service, namespace, path, _request_timeout=3, _preload_content=False
+    )
     data = json.loads(response.data)  # type: ignore[attr-defined]
     return data if isinstance(data, dict) else {}
 
@@ -210,8 +217,15 @@ def _write(core: client.CoreV1Api, namespace: str, key: str, value: str) -> None
         core.create_namespaced_config_map(namespace, body)
 
 
-def _switch(api_client: client.ApiClient, *, namespace: str, key: str, value: str,
-            reporters: tuple[tuple[str, str, str], ...], timeout: float) -> None:
+def _switch(
+    api_client: client.ApiClient,
+    *,
+    namespace: str,
+    key: str,
+    value: str,
+    reporters: tuple[tuple[str, str, str], ...],
+    timeout: float,
+) -> None:
     core = client.CoreV1Api(api_client)
     _write(core, namespace, key, value)
     deadline, last = time.monotonic() + timeout, {}
@@ -230,8 +244,7 @@ def _switch(api_client: client.ApiClient, *, namespace: str, key: str, value: st
         time.sleep(0.25)
 
 
-def set_defect(api_client: client.ApiClient, *, namespace: str, defect: Defect | str | None,
-               timeout: float) -> None:
+def set_defect(api_client: client.ApiClient, *, namespace: str, defect: Defect | str | None, timeout: float) -> None:
     """Make ``defect`` (or none) active and return once the orchestrator and the webhook use it.
 
     The reaper reads the switch at the start of each run, so the next run (scheduled or on demand) uses it.

@@ -22,13 +22,26 @@ def main() -> None:
     logs.configure()
     settings = from_environ(OrchestratorSettings, os.environ)
     api = load_api_client()
-    switches = ConfigMapSwitches(client.CoreV1Api(api), namespace=settings.platform_namespace,
-                                 name=settings.defects_configmap)
+    switches = ConfigMapSwitches(
+        client.CoreV1Api(api), namespace=settings.platform_namespace, name=settings.defects_configmap
+    )
     runtime = RuntimeClient(httpx.AsyncClient(trust_env=False), timeout=settings.runtime_timeout_seconds)
-    orchestrator = Orchestrator(settings=settings, store=Store(settings.database_path), swarms=KubeSwarms(api),
-                                runtime=runtime, switches=switches)
-    uvicorn.run(create_app(orchestrator, settings=settings), host="0.0.0.0", port=settings.port,
-                proxy_headers=False, server_header=False, access_log=False, log_config=None)
+    orchestrator = Orchestrator(
+        settings=settings,
+        store=Store(settings.database_path),
+        swarms=KubeSwarms(api),
+        runtime=runtime,
+        switches=switches,
+    )
+    uvicorn.run(
+        create_app(orchestrator, settings=settings),
+        host="0.0.0.0",
+        port=settings.port,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

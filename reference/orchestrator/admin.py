@@ -21,8 +21,11 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m swarmconf.reference.orchestrator.admin")
-    parser.add_argument("--database", default=os.environ.get("DATABASE_PATH", "/data/orchestrator.db"),
-                        help="SQLite file (default: $DATABASE_PATH or /data/orchestrator.db)")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("DATABASE_PATH", "/data/orchestrator.db"),
+        help="SQLite file (default: $DATABASE_PATH or /data/orchestrator.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     forget = commands.add_parser("forget-workspace", help="delete the row but not the UserSwarm")
     forget.add_argument("workspace_id")
@@ -36,8 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = Store(args.database)
     if args.command == "forget-workspace":
         removed = store.delete_workspace(args.workspace_id, how="admin-forget")
-        print(json.dumps({"forgotten": args.workspace_id, "existed": removed is not None,
-                          "swarm": removed.swarm_name if removed else None}))
+        print(
+            json.dumps(
+                {
+                    "forgotten": args.workspace_id,
+                    "existed": removed is not None,
+                    "swarm": removed.swarm_name if removed else None,
+                }
+            )
+        )
         return 0
     for record in store.audit_since(args.since, limit=1_000_000):
         print(json.dumps(record, sort_keys=True))

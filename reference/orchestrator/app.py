@@ -79,7 +79,8 @@ def is_verified(status: dict[str, Any]) -> bool:
     """True if the UserSwarm status has ``Verified=True``."""
     conditions = status.get("conditions")
     return isinstance(conditions, list) and any(
-        isinstance(c, dict) and c.get("type") == "Verified" and c.get("status") == "True" for c in conditions)
+        isinstance(c, dict) and c.get("type") == "Verified" and c.get("status") == "True" for c in conditions
+    )
 
 
 def target_from_status(status: dict[str, Any], default_port: int) -> Target:
@@ -93,12 +94,21 @@ def target_from_status(status: dict[str, Any], default_port: int) -> Target:
 
 
 def workspace_json(ws: Workspace, swarm: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": ws.id, "name": ws.name, "userId": ws.user_id, "swarmName": ws.swarm_name,
-                            "runtimeMode": ws.runtime_mode, "createdAt": ws.created_at}
+    body: dict[str, Any] = {
+        "id": ws.id,
+        "name": ws.name,
+        "userId": ws.user_id,
+        "swarmName": ws.swarm_name,
+        "runtimeMode": ws.runtime_mode,
+        "createdAt": ws.created_at,
+    }
     if swarm is not None:
         status = swarm.get("status") or {}
-        body["status"] = {"phase": status.get("phase", "Pending"), "verified": is_verified(status),
-                          "readyReplicas": status.get("readyReplicas", 0)}
+        body["status"] = {
+            "phase": status.get("phase", "Pending"),
+            "verified": is_verified(status),
+            "readyReplicas": status.get("readyReplicas", 0),
+        }
     return body
 
 
@@ -116,8 +126,15 @@ class _Audit:
 class Orchestrator:
     """Route handlers with their collaborators (store, Kubernetes boundary, runtime client, defect switches)."""
 
-    def __init__(self, *, settings: OrchestratorSettings, store: Store, swarms: SwarmApi, runtime: RuntimeClient,
-                 switches: SwitchReader) -> None:
+    def __init__(
+        self,
+        *,
+        settings: OrchestratorSettings,
+        store: Store,
+        swarms: SwarmApi,
+        runtime: RuntimeClient,
+        switches: SwitchReader,
+    ) -> None:
         self._settings, self._store, self._swarms = settings, store, swarms
         self._runtime, self._switches = runtime, switches
 
@@ -161,8 +178,7 @@ class Orchestrator:
         user = request.state.user
         if ws is None:
             raise NotFound()
-        if ws.user_id != user and not (allow_foreign and (await self.switches()).has(
-                Defect.ISO4_SKIP_OWNERSHIP_CHECK)):
+        if ws.user_id != user and not (allow_foreign and (await self.switches()).has(Defect.ISO4_SKIP_OWNERSHIP_CHECK)):
             raise NotFound()
         return ws
 
@@ -174,12 +190,17 @@ class Orchestrator:
     async def create_workspace(self, request: Request) -> JSONResponse:
         body = await self._body(request, WorkspaceIn, optional=True)
         workspace_id = str(uuid.uuid4())
-        ws = Workspace(workspace_id, request.state.user, body.name, userswarm_name(workspace_id),
-                       body.runtime.mode, time.time())
-        manifest = userswarm_manifest(name=ws.swarm_name, workspace_id=ws.id, user_id=ws.user_id,
-                                      runtime_namespace=self._settings.runtime_namespace,
-                                      runtime_mode=ws.runtime_mode,
-                                      platform_namespace=self._settings.platform_namespace)
+        ws = Workspace(
+            workspace_id, request.state.user, body.name, userswarm_name(workspace_id), body.runtime.mode, time.time()
+        )
+        manifest = userswarm_manifest(
+            name=ws.swarm_name,
+            workspace_id=ws.id,
+            user_id=ws.user_id,
+            runtime_namespace=self._settings.runtime_namespace,
+            runtime_mode=ws.runtime_mode,
+            platform_namespace=self._settings.platform_namespace,
+        )
         await self._run(self._store.create_workspace, ws)
         try:
             await self._kube(self._swarms.create, manifest)
@@ -215,8 +236,15 @@ class Orchestrator:
         body = await self._body(request, ConversationIn, optional=True)
         conversation = Conversation(str(uuid.uuid4()), ws.id, body.title, time.time())
         await self._run(self._store.create_conversation, conversation)
-        return JSONResponse({"id": conversation.id, "workspaceId": ws.id, "title": conversation.title,
-                             "createdAt": conversation.created_at}, status_code=201)
+        return JSONResponse(
+            {
+                "id": conversation.id,
+                "workspaceId": ws.id,
+                "title": conversation.title,
+                "createdAt": conversation.created_at,
+            },
+            status_code=201,
+        )
 
     # ---- messages (proxied, audited) ----------------------------------------------------------------------------
 
@@ -259,10 +287,16 @@ class Orchestrator:
         audit.target = f"{target.service}.{target.namespace}:{target.port}"
         return target
 
-    async def _audited(self, request: Request,
-                       handler: Callable[[Request, _Audit], Awaitable[JSONResponse]]) -> JSONResponse:
-        audit = _Audit(request.state.user, request.method, request.url.path,
-                       request.path_params.get("workspace_id", ""), request.path_params.get("conversation_id", ""))
+    async def _audited(
+        self, request: Request, handler: Callable[[Request, _Audit], Awaitable[JSONResponse]]
+    ) -> JSONResponse:
+        audit = _Audit(
+            request.state.user,
+            request.method,
+            request.url.path,
+            request.path_params.get("workspace_id", ""),
+            request.path_params.get("conversation_id", ""),
+        )
         status = 500
         try:
             response = await handler(request, audit)
@@ -272,9 +306,17 @@ class Orchestrator:
             status = exc.status
             raise
         finally:
-            record = {"ts": time.time(), "user_id": audit.user_id, "method": audit.method, "path": audit.path,
-                      "workspace_id": audit.workspace_id, "conversation_id": audit.conversation_id,
-                      "target": audit.target, "status": status, "forwarded": int(audit.forwarded)}
+            record = {
+                "ts": time.time(),
+                "user_id": audit.user_id,
+                "method": audit.method,
+                "path": audit.path,
+                "workspace_id": audit.workspace_id,
+                "conversation_id": audit.conversation_id,
+                "target": audit.target,
+                "status": status,
+                "forwarded": int(audit.forwarded),
+            }
             event(log, "audit", **record)
             await self._run(lambda: self._store.add_audit(**record))
 
@@ -344,5 +386,9 @@ def create_app(orchestrator: Orchestrator, *, settings: OrchestratorSettings) ->
     ]
     app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error})
     app.router.redirect_slashes = False  # "/v1/workspaces/" is the uniform 404, not a redirect
-    return AuthMiddleware(app, token_key=settings.token_key.get_secret_value().encode(),
-                          service_token=settings.service_token.get_secret_value(), switches=o.switch_reader)
+    return AuthMiddleware(
+        app,
+        token_key=settings.token_key.get_secret_value().encode(),
+        service_token=settings.service_token.get_secret_value(),
+        switches=o.switch_reader,
+    )

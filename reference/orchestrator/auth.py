@@ -40,8 +40,15 @@ def bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
 class AuthMiddleware:
     """Authenticate, then reject path tricks, then hand over to the app."""
 
-    def __init__(self, app: ASGIApp, *, token_key: bytes, service_token: str, switches: SwitchReader,
-                 now: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token_key: bytes,
+        service_token: str,
+        switches: SwitchReader,
+        now: Callable[[], float] | None = None,
+    ) -> None:
         self._app, self._key, self._service = app, token_key, service_token
         self._switches, self._now = switches, now
 

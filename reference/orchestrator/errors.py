@@ -46,8 +46,7 @@ class ApiError(Exception):
             self.detail = detail
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.code, "detail": self.detail}, status_code=self.status,
-                            headers=self.headers)
+        return JSONResponse({"error": self.code, "detail": self.detail}, status_code=self.status, headers=self.headers)
 
 
 class Unauthorized(ApiError):

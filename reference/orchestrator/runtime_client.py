@@ -34,12 +34,14 @@ class RuntimeClient:
     def __init__(self, http: httpx.AsyncClient, *, timeout: float) -> None:
         self._http, self._timeout = http, timeout
 
-    async def _call(self, method: str, target: Target, path: str, user_id: str,
-                    body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _call(
+        self, method: str, target: Target, path: str, user_id: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         headers = {"X-Request-Id": str(uuid.uuid4()), "X-Swarm-User": user_id}
         try:
-            response = await self._http.request(method, target.url(path), json=body, headers=headers,
-                                                timeout=self._timeout)
+            response = await self._http.request(
+                method, target.url(path), json=body, headers=headers, timeout=self._timeout
+            )
             data = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError) as exc:
             raise RuntimeUnavailable() from exc
@@ -48,8 +50,9 @@ class RuntimeClient:
         return data
 
     async def send(self, target: Target, conversation_id: str, text: str, user_id: str) -> dict[str, Any]:
-        return await self._call("POST", target, f"/v1/conversations/{conversation_id}/messages", user_id,
-                                {"text": text})
+        return await self._call(
+            "POST", target, f"/v1/conversations/{conversation_id}/messages", user_id, {"text": text}
+        )
 
     async def history(self, target: Target, conversation_id: str, user_id: str) -> dict[str, Any]:
         return await self._call("GET", target, f"/v1/conversations/{conversation_id}/messages", user_id)

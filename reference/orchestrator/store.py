@@ -74,8 +74,10 @@ class Store:
 
     def create_workspace(self, ws: Workspace) -> None:
         with self._connect() as db:
-            db.execute("INSERT INTO workspaces VALUES (?, ?, ?, ?, ?, ?)",
-                       (ws.id, ws.user_id, ws.name, ws.swarm_name, ws.runtime_mode, ws.created_at))
+            db.execute(
+                "INSERT INTO workspaces VALUES (?, ?, ?, ?, ?, ?)",
+                (ws.id, ws.user_id, ws.name, ws.swarm_name, ws.runtime_mode, ws.created_at),
+            )
 
     def get_workspace(self, workspace_id: str) -> Workspace | None:
         with self._connect() as db:
@@ -84,8 +86,9 @@ class Store:
 
     def list_workspaces(self, user_id: str) -> list[Workspace]:
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM workspaces WHERE user_id = ? ORDER BY created_at, id",
-                              (user_id,)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM workspaces WHERE user_id = ? ORDER BY created_at, id", (user_id,)
+            ).fetchall()
         return [Workspace(*row) for row in rows]
 
     def first_workspace(self, user_id: str) -> Workspace | None:
@@ -104,8 +107,10 @@ class Store:
             db.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
             db.execute("DELETE FROM conversations WHERE workspace_id = ?", (workspace_id,))
             if tombstone:
-                db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
-                           (ws.id, ws.user_id, ws.swarm_name, time.time(), how))
+                db.execute(
+                    "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
+                    (ws.id, ws.user_id, ws.swarm_name, time.time(), how),
+                )
             db.execute("COMMIT")
         return ws
 
@@ -115,21 +120,36 @@ class Store:
 
     def create_conversation(self, conversation: Conversation) -> None:
         with self._connect() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?)",
-                       (conversation.id, conversation.workspace_id, conversation.title, conversation.created_at))
+            db.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?)",
+                (conversation.id, conversation.workspace_id, conversation.title, conversation.created_at),
+            )
 
     def get_conversation(self, workspace_id: str, conversation_id: str) -> Conversation | None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM conversations WHERE id = ? AND workspace_id = ?",
-                             (conversation_id, workspace_id)).fetchone()
+            row = db.execute(
+                "SELECT * FROM conversations WHERE id = ? AND workspace_id = ?", (conversation_id, workspace_id)
+            ).fetchone()
         return Conversation(*row) if row else None
 
     def add_audit(self, **record: Any) -> None:
-        columns = ("ts", "user_id", "method", "path", "workspace_id", "conversation_id", "target", "status",
-                   "forwarded", "detail")
+        columns = (
+            "ts",
+            "user_id",
+            "method",
+            "path",
+            "workspace_id",
+            "conversation_id",
+            "target",
+            "status",
+            "forwarded",
+            "detail",
+        )
         with self._connect() as db:
-            db.execute(f"INSERT INTO audit ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                       tuple(record.get(column) for column in columns))
+            db.execute(
+                f"INSERT INTO audit ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                tuple(record.get(column) for column in columns),
+            )
 
     def audit_since(self, seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         with self._connect() as db:

@@ -31,16 +31,21 @@ class SwarmApi(Protocol):
     def delete(self, name: str) -> None: ...
 
 
-def userswarm_manifest(*, name: str, workspace_id: str, user_id: str, runtime_namespace: str,
-                       runtime_mode: str, platform_namespace: str) -> dict[str, Any]:
+def userswarm_manifest(
+    *, name: str, workspace_id: str, user_id: str, runtime_namespace: str, runtime_mode: str, platform_namespace: str
+) -> dict[str, Any]:
     """The UserSwarm the orchestrator creates for a workspace."""
     return {
         "apiVersion": f"{L.GROUP}/{L.VERSION}",
         "kind": L.KIND,
         "metadata": {
             "name": name,
-            "labels": {L.PLATFORM: platform_namespace, L.CREATED_BY: L.CREATED_BY_ORCHESTRATOR,
-                       L.USER: label_value(user_id), L.WORKSPACE: label_value(workspace_id)},
+            "labels": {
+                L.PLATFORM: platform_namespace,
+                L.CREATED_BY: L.CREATED_BY_ORCHESTRATOR,
+                L.USER: label_value(user_id),
+                L.WORKSPACE: label_value(workspace_id),
+            },
             "annotations": {L.USER_ANNOTATION: user_id},
         },
         "spec": {

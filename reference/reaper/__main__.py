@@ -28,8 +28,9 @@ log = logging.getLogger("swarmconf.reference.reaper")
 
 def _switches(api: client.ApiClient, settings: ReaperSettings) -> Switches:
     try:
-        return read_switches(client.CoreV1Api(api), namespace=settings.platform_namespace,
-                             name=settings.defects_configmap)
+        return read_switches(
+            client.CoreV1Api(api), namespace=settings.platform_namespace, name=settings.defects_configmap
+        )
     except Exception as exc:
         logs.event(log, "defects-read-failed", error=repr(exc))
         return Switches()
@@ -44,11 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     api = load_api_client()
     switches = _switches(api, settings)
     with httpx.Client(trust_env=False, timeout=settings.request_timeout_seconds) as http:
-        directory = OrchestratorDirectory(http, base_url=settings.orchestrator_url,
-                                          service_token=settings.service_token.get_secret_value())
+        directory = OrchestratorDirectory(
+            http, base_url=settings.orchestrator_url, service_token=settings.service_token.get_secret_value()
+        )
         try:
-            summary = sweep(KubeCatalog(api, platform_namespace=settings.platform_namespace), directory,
-                            dry_run=args.dry_run, switches=switches)
+            summary = sweep(
+                KubeCatalog(api, platform_namespace=settings.platform_namespace),
+                directory,
+                dry_run=args.dry_run,
+                switches=switches,
+            )
         except Exception as exc:
             logs.event(log, "reaper-failed", error=repr(exc))
             return 1

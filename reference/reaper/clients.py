@@ -52,16 +52,20 @@ class KubeCatalog:
         self._selector = f"{L.PLATFORM}={platform_namespace}"
 
     def list(self) -> list[dict[str, Any]]:
-        result = cast(dict[str, Any], self._api.list_cluster_custom_object(
-            L.GROUP, L.VERSION, L.PLURAL, label_selector=self._selector, _request_timeout=30))
+        result = cast(
+            dict[str, Any],
+            self._api.list_cluster_custom_object(
+                L.GROUP, L.VERSION, L.PLURAL, label_selector=self._selector, _request_timeout=30
+            ),
+        )
         return cast(list[dict[str, Any]], result.get("items", []))
 
     def delete(self, name: str, uid: str) -> bool:
-        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid),
-                                         propagation_policy="Background")
+        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid), propagation_policy="Background")
         try:
-            self._api.delete_cluster_custom_object(L.GROUP, L.VERSION, L.PLURAL, name, body=options,
-                                                   _request_timeout=30)
+            self._api.delete_cluster_custom_object(
+                L.GROUP, L.VERSION, L.PLURAL, name, body=options, _request_timeout=30
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return False

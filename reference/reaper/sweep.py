@@ -59,9 +59,18 @@ class Summary:
     aborted: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"event": "reaper-summary", "dryRun": self.dry_run, "checked": self.checked, "kept": self.kept,
-                "reaped": self.reaped, "wouldReap": self.would_reap, "alreadyGone": self.already_gone,
-                "terminating": self.terminating, "skipped": self.skipped, "aborted": self.aborted}
+        return {
+            "event": "reaper-summary",
+            "dryRun": self.dry_run,
+            "checked": self.checked,
+            "kept": self.kept,
+            "reaped": self.reaped,
+            "wouldReap": self.would_reap,
+            "alreadyGone": self.already_gone,
+            "terminating": self.terminating,
+            "skipped": self.skipped,
+            "aborted": self.aborted,
+        }
 
 
 def _owner(directory: OwnerDirectory, workspace_id: str, switches: Switches) -> Owner:
@@ -84,15 +93,18 @@ def _reap(catalog: SwarmCatalog, swarm: dict[str, Any], summary: Summary) -> Non
         summary.already_gone.append(name)
 
 
-def _one(catalog: SwarmCatalog, directory: OwnerDirectory, swarm: dict[str, Any], summary: Summary,
-         switches: Switches) -> None:
+def _one(
+    catalog: SwarmCatalog, directory: OwnerDirectory, swarm: dict[str, Any], summary: Summary, switches: Switches
+) -> None:
     meta = swarm.get("metadata", {})
     name = str(meta.get("name"))
     if meta.get("deletionTimestamp"):
         summary.terminating.append(name)
         return
-    if (switches.has(Defect.DEL4_REAPER_ONLY_ORCHESTRATOR_SWARMS)
-            and (meta.get("labels") or {}).get(L.CREATED_BY) != L.CREATED_BY_ORCHESTRATOR):
+    if (
+        switches.has(Defect.DEL4_REAPER_ONLY_ORCHESTRATOR_SWARMS)
+        and (meta.get("labels") or {}).get(L.CREATED_BY) != L.CREATED_BY_ORCHESTRATOR
+    ):
         summary.kept.append(name)
         return
     workspace_id = (swarm.get("spec") or {}).get("workspaceId")

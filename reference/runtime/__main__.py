@@ -14,8 +14,15 @@ from swarmconf.reference.runtime.app import create_app
 def main() -> None:
     logs.configure()
     settings = from_environ(RuntimeSettings, os.environ)
-    uvicorn.run(create_app(settings), host="0.0.0.0", port=settings.port, proxy_headers=False,
-                server_header=False, access_log=False, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host="0.0.0.0",
+        port=settings.port,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ def reply_text(text: str, seq: int) -> str:
 
 
 def _error(status: int, detail: str) -> JSONResponse:
-    return JSONResponse({"error": "bad_request" if status == 400 else "not_found", "detail": detail},
-                        status_code=status)
+    return JSONResponse(
+        {"error": "bad_request" if status == 400 else "not_found", "detail": detail}, status_code=status
+    )
 
 
 def _conversation_id(request: Request) -> str | None:
@@ -62,8 +63,13 @@ class Runtime:
         self._key = bytes.fromhex(settings.identity_key.get_secret_value())
 
     def _reply(self, conversation_id: str, text: str, seq: int) -> dict[str, Any]:
-        reply: dict[str, Any] = {"workspaceId": self._settings.workspace_id, "conversationId": conversation_id,
-                                 "seq": seq, "text": text, "reply": reply_text(text, seq)}
+        reply: dict[str, Any] = {
+            "workspaceId": self._settings.workspace_id,
+            "conversationId": conversation_id,
+            "seq": seq,
+            "text": text,
+            "reply": reply_text(text, seq),
+        }
         reply["signature"] = sign_reply(self._key, reply)
         return {**reply, "swarm": self._settings.swarm_name, "signedFields": list(REPLY_FIELDS)}
 
@@ -73,9 +79,10 @@ class Runtime:
             return _error(404, "unknown conversation")
         text = body.get("text") if body else None
         if not isinstance(text, str) or not 0 < len(text) <= MAX_TEXT:
-            return _error(400, "body must be {\"text\": <1-4000 characters>}")
+            return _error(400, 'body must be {"text": <1-4000 characters>}')
         reply = await to_thread.run_sync(
-            self._history.append, conversation_id, text, lambda seq: self._reply(conversation_id, text, seq))
+            self._history.append, conversation_id, text, lambda seq: self._reply(conversation_id, text, seq)
+        )
         return JSONResponse(reply)
 
     async def get_messages(self, request: Request) -> JSONResponse:
@@ -83,22 +90,25 @@ class Runtime:
         if conversation_id is None:
             return _error(404, "unknown conversation")
         messages = await to_thread.run_sync(self._history.read, conversation_id)
-        return JSONResponse({"workspaceId": self._settings.workspace_id, "conversationId": conversation_id,
-                             "messages": messages})
+        return JSONResponse(
+            {"workspaceId": self._settings.workspace_id, "conversationId": conversation_id, "messages": messages}
+        )
 
     async def challenge(self, request: Request) -> JSONResponse:
         body = await _json(request)
         nonce = body.get("nonce") if body else None
         if not isinstance(nonce, str) or not 0 < len(nonce) <= 256:
-            return _error(400, "body must be {\"nonce\": <string>}")
+            return _error(400, 'body must be {"nonce": <string>}')
         key = WRONG_KEY if self._settings.runtime_mode == "wrong-identity" else self._key
         workspace_id = self._settings.workspace_id
-        return JSONResponse({"workspaceId": workspace_id, "nonce": nonce,
-                             "signature": sign_challenge(key, workspace_id, nonce)})
+        return JSONResponse(
+            {"workspaceId": workspace_id, "nonce": nonce, "signature": sign_challenge(key, workspace_id, nonce)}
+        )
 
     async def health(self, request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "workspaceId": self._settings.workspace_id,
-                             "mode": self._settings.runtime_mode})
+        return JSONResponse(
+            {"status": "ok", "workspaceId": self._settings.workspace_id, "mode": self._settings.runtime_mode}
+        )
 
 
 def create_app(settings: RuntimeSettings, *, requests: RequestLog | None = None) -> RequestLogMiddleware:
@@ -114,11 +124,13 @@ def create_app(settings: RuntimeSettings, *, requests: RequestLog | None = None)
         return JSONResponse({"workspaceId": settings.workspace_id, "requests": requests.since(since)})
 
     messages = "/v1/conversations/{conversation_id}/messages"
-    app = Starlette(routes=[
-        Route(messages, runtime.post_message, methods=["POST"]),
-        Route(messages, runtime.get_messages, methods=["GET"]),
-        Route("/v1/identity/challenge", runtime.challenge, methods=["POST"]),
-        Route("/healthz", runtime.health, methods=["GET"]),
-        Route("/debug/requests", debug_requests, methods=["GET"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route(messages, runtime.post_message, methods=["POST"]),
+            Route(messages, runtime.get_messages, methods=["GET"]),
+            Route("/v1/identity/challenge", runtime.challenge, methods=["POST"]),
+            Route("/healthz", runtime.health, methods=["GET"]),
+            Route("/debug/requests", debug_requests, methods=["GET"]),
+        ]
+    )
     return RequestLogMiddleware(app, requests=requests)

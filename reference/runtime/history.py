@@ -17,16 +17,19 @@ class History:
         os.makedirs(data_dir, exist_ok=True)
         self._path = os.path.join(data_dir, "history.db")
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
-                       " text TEXT NOT NULL, reply TEXT NOT NULL, signature TEXT NOT NULL, ts REAL NOT NULL,"
-                       " PRIMARY KEY (conversation_id, seq))")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+                " text TEXT NOT NULL, reply TEXT NOT NULL, signature TEXT NOT NULL, ts REAL NOT NULL,"
+                " PRIMARY KEY (conversation_id, seq))"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._path, timeout=10)
 
     def next_seq(self, db: sqlite3.Connection, conversation_id: str) -> int:
-        row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?",
-                         (conversation_id,)).fetchone()
+        row = db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()
         return int(row[0]) + 1
 
     def append(self, conversation_id: str, text: str, make_reply: Any) -> dict[str, Any]:
@@ -37,8 +40,10 @@ class History:
                 db.execute("BEGIN IMMEDIATE")
                 seq = self.next_seq(db, conversation_id)
                 reply: dict[str, Any] = make_reply(seq)
-                db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                           (conversation_id, seq, text, reply["reply"], reply["signature"], time.time()))
+                db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+                    (conversation_id, seq, text, reply["reply"], reply["signature"], time.time()),
+                )
         finally:
             db.close()
         return reply
@@ -46,8 +51,10 @@ class History:
     def read(self, conversation_id: str) -> list[dict[str, Any]]:
         db = self._connect()
         try:
-            rows = db.execute("SELECT seq, text, reply, signature, ts FROM messages WHERE conversation_id = ?"
-                              " ORDER BY seq", (conversation_id,)).fetchall()
+            rows = db.execute(
+                "SELECT seq, text, reply, signature, ts FROM messages WHERE conversation_id = ? ORDER BY seq",
+                (conversation_id,),
+            ).fetchall()
         finally:
             db.close()
         return [{"seq": s, "text": t, "reply": r, "signature": sig, "ts": ts} for s, t, r, sig, ts in rows]

@@ -59,10 +59,15 @@ class RequestLogMiddleware:
             await self._app(scope, receive, capture)
         finally:
             client = scope.get("client") or ("", 0)
-            record = self._requests.add({
-                "ts": round(time.time(), 3), "method": scope["method"], "path": scope["path"],
-                "query": scope.get("query_string", b"").decode("latin-1"), "remote": client[0],
-                "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
-                "status": status["code"],
-            })
+            record = self._requests.add(
+                {
+                    "ts": round(time.time(), 3),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "remote": client[0],
+                    "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+                    "status": status["code"],
+                }
+            )
             event(log, "request", **{k: v for k, v in record.items() if k != "headers"})

@@ -22,14 +22,17 @@ def main() -> None:
     logs.configure()
     settings = from_environ(WebhookSettings, os.environ)
     api = load_api_client()
-    switches = ConfigMapSwitches(client.CoreV1Api(api), namespace=settings.platform_namespace,
-                                 name=settings.defects_configmap)
+    switches = ConfigMapSwitches(
+        client.CoreV1Api(api), namespace=settings.platform_namespace, name=settings.defects_configmap
+    )
     http = httpx.AsyncClient(trust_env=False)
-    verifier = ChallengeVerifier(http, root_key=settings.identity_root_key.get_secret_value().encode(),
-                                 timeout=settings.verify_timeout_seconds)
+    verifier = ChallengeVerifier(
+        http, root_key=settings.identity_root_key.get_secret_value().encode(), timeout=settings.verify_timeout_seconds
+    )
     hooks = Hooks(settings=settings, switches=switches, verifier=verifier, cluster=KubeActions(api))
-    uvicorn.run(create_app(hooks), host="0.0.0.0", port=settings.port, proxy_headers=False,
-                access_log=False, log_config=None)
+    uvicorn.run(
+        create_app(hooks), host="0.0.0.0", port=settings.port, proxy_headers=False, access_log=False, log_config=None
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,15 @@ def _hook(name: str, handler: Handler) -> Callable[[Request], Awaitable[JSONResp
         except HookFault as exc:
             event(log, "hook-fault", hook=name, swarm=swarm, detail=str(exc))
             return JSONResponse({"error": "injected_fault", "detail": str(exc)}, status_code=500)
-        event(log, "hook", hook=name, swarm=swarm, children=len(response["children"]),
-              phase=response["status"].get("phase"), finalized=response.get("finalized"))
+        event(
+            log,
+            "hook",
+            hook=name,
+            swarm=swarm,
+            children=len(response["children"]),
+            phase=response["status"].get("phase"),
+            finalized=response.get("finalized"),
+        )
         return JSONResponse(response)
 
     return endpoint
@@ -53,8 +60,10 @@ def create_app(hooks: Hooks) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", **(await hooks.current_switches()).as_json()})
 
-    return Starlette(routes=[
-        Route("/sync", _hook("sync", hooks.sync), methods=["POST"]),
-        Route("/finalize", _hook("finalize", hooks.finalize), methods=["POST"]),
-        Route("/healthz", health, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/sync", _hook("sync", hooks.sync), methods=["POST"]),
+            Route("/finalize", _hook("finalize", hooks.finalize), methods=["POST"]),
+            Route("/healthz", health, methods=["GET"]),
+        ]
+    )

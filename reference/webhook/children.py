@@ -45,29 +45,43 @@ def _b64(raw: bytes) -> str:
 
 
 def _service_account(n: ChildNames, ns: str, labels: dict[str, str], shape: Shape) -> Child:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(n.serviceaccount, ns, labels),
-            "automountServiceAccountToken": shape.automount_token}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(n.serviceaccount, ns, labels),
+        "automountServiceAccountToken": shape.automount_token,
+    }
 
 
 def _secret(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, shape: Shape) -> Child:
     key = derive_workspace_key(shape.identity_root_key, spec.workspace_id).hex()
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": _meta(n.secret, ns, labels), "type": "Opaque",
-            "data": {"identity-key": _b64(key.encode())}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(n.secret, ns, labels),
+        "type": "Opaque",
+        "data": {"identity-key": _b64(key.encode())},
+    }
 
 
 def _configmap(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str) -> Child:
-    data = {"workspace-id": spec.workspace_id, "swarm-name": swarm, "runtime-mode": spec.runtime.mode,
-            "user-id": spec.user_id}
+    data = {
+        "workspace-id": spec.workspace_id,
+        "swarm-name": swarm,
+        "runtime-mode": spec.runtime.mode,
+        "user-id": spec.user_id,
+    }
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(n.configmap, ns, labels), "data": data}
 
 
 def _pvc(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec) -> Child:
-    pvc_spec: dict[str, object] = {"accessModes": ["ReadWriteOnce"],
-                                   "resources": {"requests": {"storage": spec.storage.size}}}
+    pvc_spec: dict[str, object] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": spec.storage.size}},
+    }
     if spec.storage.storage_class_name:
         pvc_spec["storageClassName"] = spec.storage.storage_class_name
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": _meta(n.pvc, ns, labels),
-            "spec": pvc_spec}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": _meta(n.pvc, ns, labels), "spec": pvc_spec}
 
 
 def _ports(spec: SwarmSpec) -> list[dict[str, object]]:
@@ -75,8 +89,11 @@ def _ports(spec: SwarmSpec) -> list[dict[str, object]]:
 
 
 def _service(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str, shape: Shape) -> Child:
-    svc_spec: dict[str, object] = {"type": shape.service_type, "selector": L.selector_labels(swarm),
-                                   "ports": _ports(spec)}
+    svc_spec: dict[str, object] = {
+        "type": shape.service_type,
+        "selector": L.selector_labels(swarm),
+        "ports": _ports(spec),
+    }
     if shape.external_ips:
         svc_spec["externalIPs"] = list(shape.external_ips)
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(n.service, ns, labels), "spec": svc_spec}
@@ -84,8 +101,7 @@ def _service(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, sw
 
 def _headless(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str) -> Child:
     svc_spec = {"clusterIP": "None", "selector": L.selector_labels(swarm), "ports": _ports(spec)}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(n.headless_service, ns, labels),
-            "spec": svc_spec}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(n.headless_service, ns, labels), "spec": svc_spec}
 
 
 def _env(n: ChildNames) -> list[dict[str, object]]:
@@ -115,16 +131,23 @@ def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 6},
         "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                            "runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "runAsGroup": 65534,
+        },
         "volumeMounts": [{"name": "data", "mountPath": DATA_MOUNT}],
     }
 
 
-def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str,
-                 shape: Shape) -> Child:
-    volume: dict[str, object] = ({"name": "data", "persistentVolumeClaim": {"claimName": n.pvc}}
-                                 if shape.history_on_pvc else {"name": "data", "emptyDir": {}})
+def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str, shape: Shape) -> Child:
+    volume: dict[str, object] = (
+        {"name": "data", "persistentVolumeClaim": {"claimName": n.pvc}}
+        if shape.history_on_pvc
+        else {"name": "data", "emptyDir": {}}
+    )
     pod_spec = {
         "serviceAccountName": n.serviceaccount,
         "automountServiceAccountToken": shape.automount_token,
@@ -140,15 +163,20 @@ def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec
         "selector": {"matchLabels": L.selector_labels(swarm)},
         "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
     }
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": _meta(n.statefulset, ns, labels),
-            "spec": sts_spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta(n.statefulset, ns, labels),
+        "spec": sts_spec,
+    }
 
 
 def desired_children(*, swarm: str, spec: SwarmSpec, shape: Shape) -> list[Child]:
     """Every child of ``swarm``, in creation order (the order teardown reverses)."""
     n, ns = child_names(spec.workspace_id), spec.runtime_namespace
-    labels = L.child_labels(swarm=swarm, user_id=spec.user_id, workspace_id=spec.workspace_id,
-                            with_user=shape.with_user_label)
+    labels = L.child_labels(
+        swarm=swarm, user_id=spec.user_id, workspace_id=spec.workspace_id, with_user=shape.with_user_label
+    )
     children = [
         _service_account(n, ns, labels, shape),
         _secret(n, ns, labels, spec, shape),

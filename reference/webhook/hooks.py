@@ -43,12 +43,21 @@ def _parse_time(value: Any) -> float | None:
 class Hooks:
     """Sync and finalize for UserSwarms, with their collaborators passed in."""
 
-    def __init__(self, *, settings: WebhookSettings, switches: SwitchReader, verifier: Verifier,
-                 cluster: ClusterActions, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        settings: WebhookSettings,
+        switches: SwitchReader,
+        verifier: Verifier,
+        cluster: ClusterActions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings, self._switches, self._verifier = settings, switches, verifier
         self._cluster, self._clock = cluster, clock
-        self._base_shape = Shape(runtime_image=settings.runtime_image,
-                                 identity_root_key=settings.identity_root_key.get_secret_value().encode())
+        self._base_shape = Shape(
+            runtime_image=settings.runtime_image,
+            identity_root_key=settings.identity_root_key.get_secret_value().encode(),
+        )
 
     async def current_switches(self) -> Switches:
         """The active defect and fault (cached API read)."""
@@ -70,8 +79,9 @@ class Hooks:
         desired = desired_children(swarm=swarm, spec=spec, shape=self.shape(switches))
         desired = await self._adjust(desired, observed, previous, switches)
         observation = await self._observe(spec, observed, desired, previous, switches)
-        resync = (self._settings.verified_resync_seconds if observation.verified
-                  else self._settings.pending_resync_seconds)
+        resync = (
+            self._settings.verified_resync_seconds if observation.verified else self._settings.pending_resync_seconds
+        )
         return {"status": build_status(observation, previous), "children": desired, "resyncAfterSeconds": resync}
 
     def shape(self, switches: Switches) -> Shape:
@@ -80,8 +90,9 @@ class Hooks:
             self._base_shape,
             with_user_label=not switches.has(Defect.ISO3_MISSING_USER_LABEL),
             service_type="NodePort" if switches.has(Defect.ISO1_NODEPORT_SERVICE) else "ClusterIP",
-            external_ips=((self._settings.node_ip,) if switches.has(Defect.ISO2_EXTERNAL_IP)
-                          and self._settings.node_ip else ()),
+            external_ips=(
+                (self._settings.node_ip,) if switches.has(Defect.ISO2_EXTERNAL_IP) and self._settings.node_ip else ()
+            ),
             automount_token=switches.has(Defect.ISO7_AUTOMOUNT_TOKEN),
             history_on_pvc=not switches.has(Defect.MSG6_HISTORY_ON_EMPTYDIR),
         )
@@ -89,17 +100,27 @@ class Hooks:
     def _invalid(self, message: str, observed: list[Child], previous: Mapping[str, Any]) -> dict[str, Any]:
         """A bad spec: report it, and keep every observed child exactly as it is (never an empty list)."""
         log.warning("invalid spec: %s", message)
-        obs = Observation(phase="Invalid", message=message, ready=False, verified=False,
-                          ready_reason="InvalidSpec", verified_reason="InvalidSpec",
-                          service_name=previous.get("serviceName"),
-                          runtime_namespace=previous.get("runtimeNamespace"),
-                          service_port=previous.get("servicePort"),
-                          provisioned=bool(previous.get("provisioned")))
-        return {"status": build_status(obs, previous), "children": [echo(obj) for obj in observed],
-                "resyncAfterSeconds": self._settings.verified_resync_seconds}
+        obs = Observation(
+            phase="Invalid",
+            message=message,
+            ready=False,
+            verified=False,
+            ready_reason="InvalidSpec",
+            verified_reason="InvalidSpec",
+            service_name=previous.get("serviceName"),
+            runtime_namespace=previous.get("runtimeNamespace"),
+            service_port=previous.get("servicePort"),
+            provisioned=bool(previous.get("provisioned")),
+        )
+        return {
+            "status": build_status(obs, previous),
+            "children": [echo(obj) for obj in observed],
+            "resyncAfterSeconds": self._settings.verified_resync_seconds,
+        }
 
-    async def _adjust(self, desired: list[Child], observed: list[Child], previous: Mapping[str, Any],
-                      switches: Switches) -> list[Child]:
+    async def _adjust(
+        self, desired: list[Child], observed: list[Child], previous: Mapping[str, Any], switches: Switches
+    ) -> list[Child]:
         seen = {key_of(obj): obj for obj in observed}
         for child in desired:
             _carry_owner_references(child, seen.get(key_of(child)))
@@ -122,32 +143,52 @@ class Hooks:
         for child in new_children:
             child["metadata"]["ownerReferences"] = [ref]
 
-    async def _observe(self, spec: SwarmSpec, observed: list[Child], desired: list[Child],
-                       previous: Mapping[str, Any], switches: Switches) -> Observation:
+    async def _observe(
+        self,
+        spec: SwarmSpec,
+        observed: list[Child],
+        desired: list[Child],
+        previous: Mapping[str, Any],
+        switches: Switches,
+    ) -> Observation:
         names = child_names(spec.workspace_id)
         seen = {key_of(obj): obj for obj in observed}
         sts = seen.get(("StatefulSet", names.statefulset)) or {}
         replicas = int((sts.get("status") or {}).get("readyReplicas") or 0)
         base = Observation(
-            phase="Pending", message="waiting for the runtime pod", ready=False, verified=False,
-            ready_reason="PodNotReady", verified_reason="NotReady", ready_replicas=replicas,
-            service_name=names.service, runtime_namespace=spec.runtime_namespace, service_port=spec.runtime.port,
-            workspace_id=spec.workspace_id, user_id=spec.user_id,
+            phase="Pending",
+            message="waiting for the runtime pod",
+            ready=False,
+            verified=False,
+            ready_reason="PodNotReady",
+            verified_reason="NotReady",
+            ready_replicas=replicas,
+            service_name=names.service,
+            runtime_namespace=spec.runtime_namespace,
+            service_port=spec.runtime.port,
+            workspace_id=spec.workspace_id,
+            user_id=spec.user_id,
             provisioned=bool(previous.get("provisioned")) or all(key_of(c) in seen for c in desired),
         )
         if spec.suspend:
-            return replace(base, phase="Suspended", message="suspended", ready_reason="Suspended",
-                           verified_reason="Suspended")
+            return replace(
+                base, phase="Suspended", message="suspended", ready_reason="Suspended", verified_reason="Suspended"
+            )
         if replicas < 1 or ("Service", names.service) not in seen:
             return base
         base = replace(base, ready=True, ready_reason="PodReady")
         if switches.has(Defect.MSG5_VERIFIED_TOO_EARLY):
             return replace(base, phase="Running", message="ready", verified=True, verified_reason="PodReady")
-        ok, detail = await self._verifier.verify(service=names.service, namespace=spec.runtime_namespace,
-                                                 port=spec.runtime.port, workspace_id=spec.workspace_id)
+        ok, detail = await self._verifier.verify(
+            service=names.service,
+            namespace=spec.runtime_namespace,
+            port=spec.runtime.port,
+            workspace_id=spec.workspace_id,
+        )
         if ok:
-            return replace(base, phase="Running", message="verified", verified=True,
-                           verified_reason="ChallengeAnswered")
+            return replace(
+                base, phase="Running", message="verified", verified=True, verified_reason="ChallengeAnswered"
+            )
         return replace(base, phase="Verifying", message=detail, verified_reason="ChallengeFailed")
 
     # ---- finalize ---------------------------------------------------------------------------------------------
@@ -167,8 +208,12 @@ class Hooks:
         if switches.has(Defect.RPR3_RECREATE_ON_RESUME) and stale and calm and partial:
             return self._finalize_response(self._full_set(parent, observed, switches), False, observed, previous)
         keep, finalized = plan_teardown(observed)
-        if (switches.has(Defect.DEL3_FINALIZE_ORPHANS_PVC) and not keep and calm
-                and all(obj.get("kind") == "PersistentVolumeClaim" for obj in observed)):
+        if (
+            switches.has(Defect.DEL3_FINALIZE_ORPHANS_PVC)
+            and not keep
+            and calm
+            and all(obj.get("kind") == "PersistentVolumeClaim" for obj in observed)
+        ):
             await self._orphan(observed)
             keep, finalized = [echo(obj) for obj in observed], True
         return self._finalize_response(keep, finalized, observed, previous)
@@ -179,10 +224,15 @@ class Hooks:
         if not isinstance(workspace_id, str) or not workspace_id:
             return 0 < len(observed) < 7
         names = child_names(workspace_id)
-        expected = {("StatefulSet", names.statefulset), ("Service", names.service),
-                    ("Service", names.headless_service), ("PersistentVolumeClaim", names.pvc),
-                    ("ConfigMap", names.configmap), ("ServiceAccount", names.serviceaccount),
-                    ("Secret", names.secret)}
+        expected = {
+            ("StatefulSet", names.statefulset),
+            ("Service", names.service),
+            ("Service", names.headless_service),
+            ("PersistentVolumeClaim", names.pvc),
+            ("ConfigMap", names.configmap),
+            ("ServiceAccount", names.serviceaccount),
+            ("Secret", names.secret),
+        }
         return bool(observed) and not expected <= {key_of(obj) for obj in observed}
 
     def _is_stale(self, parent: Mapping[str, Any]) -> bool:
@@ -208,18 +258,30 @@ class Hooks:
         swarm = str(parent.get("metadata", {}).get("name", ""))
         return desired_children(swarm=swarm, spec=spec, shape=self.shape(switches))
 
-    def _finalize_response(self, keep: list[Child], finalized: bool, observed: list[Child],
-                           previous: Mapping[str, Any]) -> dict[str, Any]:
+    def _finalize_response(
+        self, keep: list[Child], finalized: bool, observed: list[Child], previous: Mapping[str, Any]
+    ) -> dict[str, Any]:
         message = "teardown complete" if finalized else f"tearing down: {len(observed)} children left"
-        obs = Observation(phase="Terminating", message=message, ready=False, verified=False,
-                          ready_reason="Terminating", verified_reason="Terminating",
-                          service_name=previous.get("serviceName"),
-                          runtime_namespace=previous.get("runtimeNamespace"),
-                          service_port=previous.get("servicePort"),
-                          workspace_id=previous.get("workspaceId"), user_id=previous.get("userId"),
-                          provisioned=bool(previous.get("provisioned")))
-        return {"status": build_status(obs, previous), "children": keep, "finalized": finalized,
-                "resyncAfterSeconds": 1.0}
+        obs = Observation(
+            phase="Terminating",
+            message=message,
+            ready=False,
+            verified=False,
+            ready_reason="Terminating",
+            verified_reason="Terminating",
+            service_name=previous.get("serviceName"),
+            runtime_namespace=previous.get("runtimeNamespace"),
+            service_port=previous.get("servicePort"),
+            workspace_id=previous.get("workspaceId"),
+            user_id=previous.get("userId"),
+            provisioned=bool(previous.get("provisioned")),
+        )
+        return {
+            "status": build_status(obs, previous),
+            "children": keep,
+            "finalized": finalized,
+            "resyncAfterSeconds": 1.0,
+        }
 
 
 def _carry_owner_references(desired: Child, observed: Child | None) -> None:

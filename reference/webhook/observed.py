@@ -17,8 +17,18 @@ __all__ = [
 
 LAST_APPLIED = "metacontroller.k8s.io/last-applied-configuration"
 Child = dict[str, Any]
-_SYSTEM_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-                    "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences", "finalizers")
+_SYSTEM_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+    "ownerReferences",
+    "finalizers",
+)
 
 
 def iter_children(children: Any) -> Iterator[Child]:

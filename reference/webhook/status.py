@@ -28,8 +28,13 @@ def condition(kind: str, ok: bool, reason: str, message: str, previous: Mapping[
     status = "True" if ok else "False"
     before = _previous_conditions(previous).get(kind, {})
     since = before.get("lastTransitionTime") if before.get("status") == status else None
-    return {"type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": str(since or _now())}
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": str(since or _now()),
+    }
 
 
 @dataclass(frozen=True)
@@ -57,15 +62,26 @@ def build_status(obs: Observation, previous: Mapping[str, Any]) -> dict[str, Any
         "phase": obs.phase,
         "message": obs.message,
         "conditions": [
-            condition("Ready", obs.ready, obs.ready_reason, obs.message if not obs.ready else "runtime pod ready",
-                      previous),
-            condition("Verified", obs.verified, obs.verified_reason,
-                      "identity challenge answered" if obs.verified else obs.message, previous),
+            condition(
+                "Ready", obs.ready, obs.ready_reason, obs.message if not obs.ready else "runtime pod ready", previous
+            ),
+            condition(
+                "Verified",
+                obs.verified,
+                obs.verified_reason,
+                "identity challenge answered" if obs.verified else obs.message,
+                previous,
+            ),
         ],
         "readyReplicas": obs.ready_replicas,
         "provisioned": obs.provisioned,
     }
-    optional = {"serviceName": obs.service_name, "runtimeNamespace": obs.runtime_namespace,
-                "servicePort": obs.service_port, "workspaceId": obs.workspace_id, "userId": obs.user_id}
+    optional = {
+        "serviceName": obs.service_name,
+        "runtimeNamespace": obs.runtime_namespace,
+        "servicePort": obs.service_port,
+        "workspaceId": obs.workspace_id,
+        "userId": obs.user_id,
+    }
     status.update({k: v for k, v in optional.items() if v is not None})
     return status

@@ -31,17 +31,21 @@ def switches() -> Switchboard:
 
 @pytest.fixture
 def orchestrator(tmp_path: Any, switches: Switchboard) -> Iterator[OrchestratorHarness]:
-    settings = OrchestratorSettings.model_validate({"token_key": TOKEN_KEY.decode(), "service_token": SERVICE_TOKEN,
-                                                    "database_path": str(tmp_path / "o.db")})
+    settings = OrchestratorSettings.model_validate(
+        {"token_key": TOKEN_KEY.decode(), "service_token": SERVICE_TOKEN, "database_path": str(tmp_path / "o.db")}
+    )
     swarms, recorder, store = FakeSwarms(), RuntimeRecorder(), Store(settings.database_path)
     http = httpx.AsyncClient(transport=httpx.MockTransport(recorder.handler))
     runtime = RuntimeClient(http, timeout=5)
-    app = create_app(Orchestrator(settings=settings, store=store, swarms=swarms, runtime=runtime,
-                                  switches=switches), settings=settings)
+    app = create_app(
+        Orchestrator(settings=settings, store=store, swarms=swarms, runtime=runtime, switches=switches),
+        settings=settings,
+    )
     yield OrchestratorHarness(ASGIClient(app), swarms, recorder, switches, store)
 
 
 @pytest.fixture
 def webhook_settings() -> WebhookSettings:
-    return WebhookSettings.model_validate({"identity_root_key": ROOT_KEY.decode(), "runtime_image": "app:dev",
-                                           "node_ip": "172.18.0.2"})
+    return WebhookSettings.model_validate(
+        {"identity_root_key": ROOT_KEY.decode(), "runtime_image": "app:dev", "node_ip": "172.18.0.2"}
+    )

@@ -89,9 +89,13 @@ class FakeSwarms:
         self.objects[name]["status"] = {
             "phase": "Running" if verified else "Verifying",
             "serviceName": service or f"swarm-{spec['workspaceId']}",
-            "runtimeNamespace": "userswarms", "servicePort": 42617, "readyReplicas": 1,
-            "conditions": [{"type": "Ready", "status": "True"},
-                           {"type": "Verified", "status": "True" if verified else "False"}],
+            "runtimeNamespace": "userswarms",
+            "servicePort": 42617,
+            "readyReplicas": 1,
+            "conditions": [
+                {"type": "Ready", "status": "True"},
+                {"type": "Verified", "status": "True" if verified else "False"},
+            ],
         }
 
 

@@ -9,9 +9,14 @@ from typing import Any
 
 from swarmconf.reference.webhook.observed import LAST_APPLIED
 
-GROUPS = {"StatefulSet": "StatefulSet.apps/v1", "Service": "Service.v1", "PersistentVolumeClaim":
-          "PersistentVolumeClaim.v1", "ConfigMap": "ConfigMap.v1", "ServiceAccount": "ServiceAccount.v1",
-          "Secret": "Secret.v1"}
+GROUPS = {
+    "StatefulSet": "StatefulSet.apps/v1",
+    "Service": "Service.v1",
+    "PersistentVolumeClaim": "PersistentVolumeClaim.v1",
+    "ConfigMap": "ConfigMap.v1",
+    "ServiceAccount": "ServiceAccount.v1",
+    "Secret": "Secret.v1",
+}
 WORKSPACE = "0b5c7e0e-54f4-4c59-9b1a-3e4c1f4a2d11"
 
 
@@ -36,18 +41,29 @@ class FakeCluster:
         return f"uid-of-{name}"
 
 
-def parent(*, spec: Any = None, status: dict[str, Any] | None = None, deleting_since: str | None = None,
-           workspace: str = WORKSPACE) -> dict[str, Any]:
+def parent(
+    *,
+    spec: Any = None,
+    status: dict[str, Any] | None = None,
+    deleting_since: str | None = None,
+    workspace: str = WORKSPACE,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": f"ws-{workspace}", "uid": "parent-uid"}
     if deleting_since:
         meta["deletionTimestamp"] = deleting_since
     default_spec = {"workspaceId": workspace, "userId": "alice", "runtimeNamespace": "userswarms"}
-    return {"apiVersion": "crawbl.ai/v1alpha1", "kind": "UserSwarm", "metadata": meta,
-            "spec": default_spec if spec is None else spec, "status": status or {}}
+    return {
+        "apiVersion": "crawbl.ai/v1alpha1",
+        "kind": "UserSwarm",
+        "metadata": meta,
+        "spec": default_spec if spec is None else spec,
+        "status": status or {},
+    }
 
 
-def as_observed(desired: list[dict[str, Any]], *, ready: int = 1, terminating: set[str] | None = None
-                ) -> list[dict[str, Any]]:
+def as_observed(
+    desired: list[dict[str, Any]], *, ready: int = 1, terminating: set[str] | None = None
+) -> list[dict[str, Any]]:
     """What the API would hold after Metacontroller created ``desired``."""
     observed = []
     for child in desired:
@@ -62,8 +78,7 @@ def as_observed(desired: list[dict[str, Any]], *, ready: int = 1, terminating: s
     return observed
 
 
-def request(parent_obj: dict[str, Any], observed: list[dict[str, Any]], *, finalizing: bool = False
-            ) -> dict[str, Any]:
+def request(parent_obj: dict[str, Any], observed: list[dict[str, Any]], *, finalizing: bool = False) -> dict[str, Any]:
     children: dict[str, dict[str, Any]] = {group: {} for group in GROUPS.values()}
     for obj in observed:
         children[GROUPS[obj["kind"]]][f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"] = obj

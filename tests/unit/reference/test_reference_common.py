@@ -57,8 +57,11 @@ def test_wrong_key_and_tampering_are_bad_signatures() -> None:
     token = mint_token(KEY, "alice", 60, now=NOW)
     payload, signature = token.split(".")
     forged_payload = _b64(json.dumps({"exp": int(NOW) + 60, "sub": "bob"}).encode())
-    for bad in [mint_token(b"other", "alice", 60, now=NOW), f"{forged_payload}.{signature}",
-                f"{payload}.{_b64(b'x' * 32)}"]:
+    for bad in [
+        mint_token(b"other", "alice", 60, now=NOW),
+        f"{forged_payload}.{signature}",
+        f"{payload}.{_b64(b'x' * 32)}",
+    ]:
         with pytest.raises(BadSignature):
             verify_token(KEY, bad, now=NOW)
 
@@ -71,12 +74,26 @@ def _signed(claims: object) -> str:
     return f"{payload}.{_b64(hmac.new(KEY, payload.encode(), hashlib.sha256).digest())}"
 
 
-@pytest.mark.parametrize("token", [
-    "", "abc", "a.b.c", ".sig", "payload.", "p@yload.sig", "payload.s!g",
-    _signed(b"not json"), _signed([1, 2]), _signed({"exp": 2_000_000_000}), _signed({"sub": "alice"}),
-    _signed({"sub": "alice", "exp": "soon"}), _signed({"sub": "alice", "exp": True}),
-    _signed({"sub": "../etc", "exp": 2_000_000_000}), _signed({"sub": "", "exp": 2_000_000_000}),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "abc",
+        "a.b.c",
+        ".sig",
+        "payload.",
+        "p@yload.sig",
+        "payload.s!g",
+        _signed(b"not json"),
+        _signed([1, 2]),
+        _signed({"exp": 2_000_000_000}),
+        _signed({"sub": "alice"}),
+        _signed({"sub": "alice", "exp": "soon"}),
+        _signed({"sub": "alice", "exp": True}),
+        _signed({"sub": "../etc", "exp": 2_000_000_000}),
+        _signed({"sub": "", "exp": 2_000_000_000}),
+    ],
+)
 def test_malformed_tokens(token: str) -> None:
     with pytest.raises(MalformedToken):
         verify_token(KEY, token, now=NOW)
@@ -107,8 +124,15 @@ def test_uuid_names_are_plain_and_deterministic() -> None:
 def test_names_fit_their_kind_and_are_dns_labels(workspace: str) -> None:
     n = names.child_names(workspace)
     assert len(n.statefulset) <= 52
-    for value in (n.service, n.headless_service, n.pvc, n.configmap, n.serviceaccount, n.secret,
-                  names.userswarm_name(workspace)):
+    for value in (
+        n.service,
+        n.headless_service,
+        n.pvc,
+        n.configmap,
+        n.serviceaccount,
+        n.secret,
+        names.userswarm_name(workspace),
+    ):
         assert len(value) <= 63 and DNS.match(value), value
 
 

@@ -40,8 +40,24 @@ from swarmconf.reference.common.settings import WebhookSettings
 from swarmconf.reference.common.tokens import mint_token
 from swarmconf.reference.webhook.hooks import Hooks
 
-REQUIRED = {"ISO-1", "ISO-2", "ISO-3", "ISO-4", "ISO-5", "MSG-2", "MSG-5", "MSG-6", "DEL-3", "DEL-4", "RPR-1",
-            "RPR-2", "RPR-3", "RPR-4", "RPR-5", "LIF-2"}
+REQUIRED = {
+    "ISO-1",
+    "ISO-2",
+    "ISO-3",
+    "ISO-4",
+    "ISO-5",
+    "MSG-2",
+    "MSG-5",
+    "MSG-6",
+    "DEL-3",
+    "DEL-4",
+    "RPR-1",
+    "RPR-2",
+    "RPR-3",
+    "RPR-4",
+    "RPR-5",
+    "LIF-2",
+}
 
 
 def test_every_required_clause_has_a_defect() -> None:
@@ -71,8 +87,7 @@ class FakeCore:
         self.data.update(body["data"])
         self.health.update({k: v for k, v in body["data"].items()})
 
-    def connect_get_namespaced_service_proxy_with_path(self, service: str, namespace: str, path: str,
-                                                       **_: Any) -> Any:
+    def connect_get_namespaced_service_proxy_with_path(self, service: str, namespace: str, path: str, **_: Any) -> Any:
         return type("Response", (), {"data": json.dumps(self.health).encode()})()
 
 
@@ -112,17 +127,33 @@ def test_set_defect_times_out_when_nobody_reports(monkeypatch: pytest.MonkeyPatc
     core.patch_namespaced_config_map = lambda *a, **k: None  # type: ignore[method-assign]
     monkeypatch.setattr(defects.client, "CoreV1Api", lambda api: core)
     with pytest.raises(defects.DefectSwitchTimeout):
-        defects.set_defect(object(), namespace="ns", defect=Defect.ISO1_NODEPORT_SERVICE,  # type: ignore[arg-type]
-                           timeout=0.3)
+        defects.set_defect(
+            object(),
+            namespace="ns",
+            defect=Defect.ISO1_NODEPORT_SERVICE,  # type: ignore[arg-type]
+            timeout=0.3,
+        )
 
 
 # ---- webhook defects -------------------------------------------------------------------------------------------
 
 
-def run(settings: WebhookSettings, defect: Defect | None, req: dict[str, Any], *, finalize: bool = False,
-        verifier: FakeVerifier | None = None, cluster: FakeCluster | None = None) -> dict[str, Any]:
-    hooks = Hooks(settings=settings, switches=defects.StaticSwitches(Switches(defect)),
-                  verifier=verifier or FakeVerifier(), cluster=cluster or FakeCluster(), clock=lambda: 1577836900.0)
+def run(
+    settings: WebhookSettings,
+    defect: Defect | None,
+    req: dict[str, Any],
+    *,
+    finalize: bool = False,
+    verifier: FakeVerifier | None = None,
+    cluster: FakeCluster | None = None,
+) -> dict[str, Any]:
+    hooks = Hooks(
+        settings=settings,
+        switches=defects.StaticSwitches(Switches(defect)),
+        verifier=verifier or FakeVerifier(),
+        cluster=cluster or FakeCluster(),
+        clock=lambda: 1577836900.0,
+    )
     return anyio.run(hooks.finalize if finalize else hooks.sync, req)
 
 
@@ -169,15 +200,17 @@ def test_msg5_verified_without_challenge(webhook_settings: WebhookSettings) -> N
     normal = run(webhook_settings, None, request(parent(), observed), verifier=failing)
     broken = run(webhook_settings, Defect.MSG5_VERIFIED_TOO_EARLY, request(parent(), observed), verifier=failing)
     assert normal["status"]["phase"] == "Verifying" and broken["status"]["phase"] == "Running"
-    unready = run(webhook_settings, Defect.MSG5_VERIFIED_TOO_EARLY,
-                  request(parent(), as_observed(desired(webhook_settings, None), ready=0)))
+    unready = run(
+        webhook_settings,
+        Defect.MSG5_VERIFIED_TOO_EARLY,
+        request(parent(), as_observed(desired(webhook_settings, None), ready=0)),
+    )
     assert unready["status"]["phase"] == "Pending"
 
 
 def test_msg6_history_on_emptydir(webhook_settings: WebhookSettings) -> None:
     normal, broken = _diff(webhook_settings, Defect.MSG6_HISTORY_ON_EMPTYDIR)
-    assert kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]["volumes"] == [{"name": "data",
-                                                                                      "emptyDir": {}}]
+    assert kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
     assert keys(normal) == keys(broken)  # the PVC still exists
 
 
@@ -238,8 +271,7 @@ def test_rpr3_recreates_after_a_stale_partial_teardown(webhook_settings: Webhook
 
 
 def _msg(h: OrchestratorHarness, user: str, ws: str, conv: str) -> Any:
-    return h.client.post(f"/v1/workspaces/{ws}/conversations/{conv}/messages", headers=h.auth(user),
-                         json={"text": "x"})
+    return h.client.post(f"/v1/workspaces/{ws}/conversations/{conv}/messages", headers=h.auth(user), json={"text": "x"})
 
 
 def test_iso4_skip_ownership_check(orchestrator: OrchestratorHarness) -> None:

@@ -28,8 +28,7 @@ from swarmconf.reference.webhook.hooks import Hooks
 
 
 def webhook(settings: WebhookSettings, switches: Switches) -> ASGIClient:
-    hooks = Hooks(settings=settings, switches=StaticSwitches(switches), verifier=FakeVerifier(),
-                  cluster=FakeCluster())
+    hooks = Hooks(settings=settings, switches=StaticSwitches(switches), verifier=FakeVerifier(), cluster=FakeCluster())
     return ASGIClient(create_app(hooks))
 
 
@@ -40,8 +39,11 @@ def test_webhook_http(webhook_settings: WebhookSettings) -> None:
     assert client.post("/sync", content=b"{").status_code == 400
     assert client.post("/sync", json=[1]).status_code == 400
     assert client.post("/finalize", json=request(parent(), [], finalizing=True)).status_code == 500
-    assert client.get("/healthz").json() == {"status": "ok", "defect": "iso3-missing-user-label",
-                                             "fault": "finalize-error"}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "defect": "iso3-missing-user-label",
+        "fault": "finalize-error",
+    }
 
 
 def test_admin_forget_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

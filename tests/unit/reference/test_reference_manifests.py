@@ -52,12 +52,17 @@ def test_crd() -> None:
     [crd] = by_kind(install.render_manifests(VARS), "CustomResourceDefinition")
     spec = crd["spec"]
     assert (spec["group"], spec["scope"], spec["names"]["plural"], spec["names"]["shortNames"]) == (
-        "crawbl.ai", "Cluster", "userswarms", ["uswarm"])
+        "crawbl.ai",
+        "Cluster",
+        "userswarms",
+        ["uswarm"],
+    )
     [version] = spec["versions"]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
-    assert {"phase", "conditions", "serviceName", "runtimeNamespace", "readyReplicas",
-            "observedGeneration"} <= set(status)
+    assert {"phase", "conditions", "serviceName", "runtimeNamespace", "readyReplicas", "observedGeneration"} <= set(
+        status
+    )
     pattern = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["workspaceId"]["pattern"]
     assert pattern.endswith("$")
 
@@ -66,8 +71,14 @@ def test_composite_controller_strategies() -> None:
     [cc] = by_kind(install.render_manifests(VARS), "CompositeController")
     assert cc["spec"]["parentResource"]["resource"] == "userswarms"
     methods = {c["resource"]: c["updateStrategy"]["method"] for c in cc["spec"]["childResources"]}
-    assert methods == {"statefulsets": "InPlace", "services": "InPlace", "persistentvolumeclaims": "OnDelete",
-                       "configmaps": "InPlace", "serviceaccounts": "InPlace", "secrets": "InPlace"}
+    assert methods == {
+        "statefulsets": "InPlace",
+        "services": "InPlace",
+        "persistentvolumeclaims": "OnDelete",
+        "configmaps": "InPlace",
+        "serviceaccounts": "InPlace",
+        "secrets": "InPlace",
+    }
 
 
 def _walk(node: Any) -> list[tuple[str, Any]]:
@@ -124,8 +135,13 @@ def test_services_do_not_import_each_other(service: str) -> None:
     root = Path(install.__file__).parent / service
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            modules = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                       else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            modules = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             for module in modules:
                 for other in SERVICES:
                     if other != service:

@@ -54,12 +54,19 @@ BAD_CREDENTIALS = {
 
 
 @pytest.mark.parametrize("headers", BAD_CREDENTIALS.values(), ids=BAD_CREDENTIALS.keys())
-def test_bad_credentials_get_401_before_anything_else(orchestrator: OrchestratorHarness, alice: tuple[str, str],
-                                                      headers: dict[str, str]) -> None:
+def test_bad_credentials_get_401_before_anything_else(
+    orchestrator: OrchestratorHarness, alice: tuple[str, str], headers: dict[str, str]
+) -> None:
     ws, conv = alice
-    for method, path in [("POST", _messages(ws, conv)), ("GET", _messages(ws, conv)), ("GET", f"/v1/workspaces/{ws}"),
-                         ("DELETE", f"/v1/workspaces/{ws}"), ("POST", "/v1/workspaces"),
-                         ("GET", "/v1/workspaces/not-a-uuid"), ("GET", "/v1/nonexistent/route")]:
+    for method, path in [
+        ("POST", _messages(ws, conv)),
+        ("GET", _messages(ws, conv)),
+        ("GET", f"/v1/workspaces/{ws}"),
+        ("DELETE", f"/v1/workspaces/{ws}"),
+        ("POST", "/v1/workspaces"),
+        ("GET", "/v1/workspaces/not-a-uuid"),
+        ("GET", "/v1/nonexistent/route"),
+    ]:
         response = orchestrator.client.request(method, path, headers=headers, content=b"{not json")
         assert response.status_code == 401, (method, path)
         assert response.json() == UNAUTHORIZED
@@ -78,16 +85,22 @@ def test_health_is_open(orchestrator: OrchestratorHarness) -> None:
     assert orchestrator.client.get("/v1/health").json() == {"status": "ok", "defect": None, "fault": None}
 
 
-def test_foreign_workspace_is_indistinguishable_from_missing(orchestrator: OrchestratorHarness,
-                                                             alice: tuple[str, str]) -> None:
+def test_foreign_workspace_is_indistinguishable_from_missing(
+    orchestrator: OrchestratorHarness, alice: tuple[str, str]
+) -> None:
     ws, conv = alice
     bob = orchestrator.auth("bob")
     missing = str(uuid.uuid4())
     cases = [
-        ("GET", f"/v1/workspaces/{ws}"), ("GET", f"/v1/workspaces/{missing}"),
-        ("DELETE", f"/v1/workspaces/{ws}"), ("POST", f"/v1/workspaces/{ws}/conversations"),
-        ("POST", _messages(ws, conv)), ("GET", _messages(ws, conv)), ("POST", _messages(missing, conv)),
-        ("GET", f"/v1/workspaces/{ws.upper()}"), ("GET", "/v1/workspaces/12345"),
+        ("GET", f"/v1/workspaces/{ws}"),
+        ("GET", f"/v1/workspaces/{missing}"),
+        ("DELETE", f"/v1/workspaces/{ws}"),
+        ("POST", f"/v1/workspaces/{ws}/conversations"),
+        ("POST", _messages(ws, conv)),
+        ("GET", _messages(ws, conv)),
+        ("POST", _messages(missing, conv)),
+        ("GET", f"/v1/workspaces/{ws.upper()}"),
+        ("GET", "/v1/workspaces/12345"),
     ]
     for method, path in cases:
         response = orchestrator.client.request(method, path, headers=bob, json={"text": "hi"})
@@ -96,8 +109,7 @@ def test_foreign_workspace_is_indistinguishable_from_missing(orchestrator: Orche
     assert orchestrator.swarms.deleted == []
 
 
-def test_conversation_from_another_workspace_is_404(orchestrator: OrchestratorHarness,
-                                                    alice: tuple[str, str]) -> None:
+def test_conversation_from_another_workspace_is_404(orchestrator: OrchestratorHarness, alice: tuple[str, str]) -> None:
     ws_a, conv_a = alice
     ws_b = orchestrator.workspace("bob")
     conv_b = orchestrator.conversation("bob", ws_b)
@@ -108,11 +120,22 @@ def test_conversation_from_another_workspace_is_404(orchestrator: OrchestratorHa
     assert orchestrator.runtime.requests == []
 
 
-@pytest.mark.parametrize("suffix", [
-    "%2F..%2F{other}", "/../{other}", "/./", "//", "/", "%2e%2e", "\\..", "garbage",
-])
-def test_path_tricks_get_the_uniform_404(orchestrator: OrchestratorHarness, alice: tuple[str, str],
-                                         suffix: str) -> None:
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "%2F..%2F{other}",
+        "/../{other}",
+        "/./",
+        "//",
+        "/",
+        "%2e%2e",
+        "\\..",
+        "garbage",
+    ],
+)
+def test_path_tricks_get_the_uniform_404(
+    orchestrator: OrchestratorHarness, alice: tuple[str, str], suffix: str
+) -> None:
     ws, conv = alice
     other = orchestrator.workspace("bob")
     path = f"/v1/workspaces/{other}/conversations/{conv}" + suffix.format(other=ws)
@@ -153,9 +176,17 @@ def test_forged_headers_never_influence_routing(orchestrator: OrchestratorHarnes
     ws_a, _ = alice
     ws_b = orchestrator.workspace("bob")
     conv_b = orchestrator.conversation("bob", ws_b)
-    forged = {**orchestrator.auth("bob"), "Host": f"swarm-{ws_a}.userswarms.svc", "X-Forwarded-Host": "evil",
-              "X-Forwarded-For": "10.0.0.1", "X-Workspace-Id": ws_a, "X-User-Id": "alice", "X-Target": "x",
-              "X-Swarm-User": "alice", "X-Forwarded-Prefix": f"/v1/workspaces/{ws_a}"}
+    forged = {
+        **orchestrator.auth("bob"),
+        "Host": f"swarm-{ws_a}.userswarms.svc",
+        "X-Forwarded-Host": "evil",
+        "X-Forwarded-For": "10.0.0.1",
+        "X-Workspace-Id": ws_a,
+        "X-User-Id": "alice",
+        "X-Target": "x",
+        "X-Swarm-User": "alice",
+        "X-Forwarded-Prefix": f"/v1/workspaces/{ws_a}",
+    }
     response = orchestrator.client.post(_messages(ws_b, conv_b), headers=forged, json={"text": "hi"})
     assert response.status_code == 200
     [sent] = orchestrator.runtime.requests
@@ -164,12 +195,20 @@ def test_forged_headers_never_influence_routing(orchestrator: OrchestratorHarnes
     assert not {"x-workspace-id", "x-user-id", "x-target", "x-forwarded-for", "x-forwarded-host"} & set(sent.headers)
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    (b"{not json", 400), (b"[1, 2]", 400), (b'{"text": ""}', 422), (b'{"text": 5}', 422),
-    (b'{"text": "x", "extra": 1}', 422), (b'{"text": "' + b"x" * 70000 + b'"}', 413),
-])
-def test_bad_bodies_get_clear_4xx_and_nothing_is_sent(orchestrator: OrchestratorHarness, alice: tuple[str, str],
-                                                      body: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"text": ""}', 422),
+        (b'{"text": 5}', 422),
+        (b'{"text": "x", "extra": 1}', 422),
+        (b'{"text": "' + b"x" * 70000 + b'"}', 413),
+    ],
+)
+def test_bad_bodies_get_clear_4xx_and_nothing_is_sent(
+    orchestrator: OrchestratorHarness, alice: tuple[str, str], body: bytes, status: int
+) -> None:
     ws, conv = alice
     headers = {**orchestrator.auth("alice"), "Content-Type": "application/json"}
     response = orchestrator.client.post(_messages(ws, conv), headers=headers, content=body)
@@ -186,23 +225,32 @@ def test_runtime_failure_is_502(orchestrator: OrchestratorHarness, alice: tuple[
 
 
 def test_create_makes_one_userswarm_with_owner_and_labels(orchestrator: OrchestratorHarness) -> None:
-    response = orchestrator.client.post("/v1/workspaces", headers=orchestrator.auth("alice"),
-                                        json={"name": "mine", "runtime": {"mode": "wrong-identity"}})
+    response = orchestrator.client.post(
+        "/v1/workspaces",
+        headers=orchestrator.auth("alice"),
+        json={"name": "mine", "runtime": {"mode": "wrong-identity"}},
+    )
     assert response.status_code == 201
     body = response.json()
     [swarm] = orchestrator.swarms.objects.values()
     assert swarm["metadata"]["name"] == body["swarmName"] == f"ws-{body['id']}"
-    assert swarm["spec"] == {"workspaceId": body["id"], "userId": "alice", "runtimeNamespace": "userswarms",
-                             "runtime": {"port": 42617, "mode": "wrong-identity"}, "storage": {"size": "1Gi"},
-                             "suspend": False}
+    assert swarm["spec"] == {
+        "workspaceId": body["id"],
+        "userId": "alice",
+        "runtimeNamespace": "userswarms",
+        "runtime": {"port": 42617, "mode": "wrong-identity"},
+        "storage": {"size": "1Gi"},
+        "suspend": False,
+    }
     assert swarm["metadata"]["labels"][L.USER] == "alice"
     assert swarm["metadata"]["labels"][L.PLATFORM] == "swarm-system"
     assert swarm["metadata"]["labels"][L.CREATED_BY] == "orchestrator"
 
 
 @pytest.mark.parametrize("body", [{"name": ""}, {"runtime": {"mode": "evil"}}, {"unknown": 1}])
-def test_invalid_workspace_request_is_422_and_creates_nothing(orchestrator: OrchestratorHarness,
-                                                              body: dict[str, object]) -> None:
+def test_invalid_workspace_request_is_422_and_creates_nothing(
+    orchestrator: OrchestratorHarness, body: dict[str, object]
+) -> None:
     response = orchestrator.client.post("/v1/workspaces", headers=orchestrator.auth("alice"), json=body)
     assert response.status_code == 422
     assert orchestrator.swarms.objects == {}
@@ -216,14 +264,19 @@ def test_kubernetes_failure_on_create_leaves_no_workspace(orchestrator: Orchestr
     assert orchestrator.client.get("/v1/workspaces", headers=orchestrator.auth("alice")).json() == {"workspaces": []}
 
 
-def test_delete_removes_row_then_userswarm_and_everything_404s(orchestrator: OrchestratorHarness,
-                                                               alice: tuple[str, str]) -> None:
+def test_delete_removes_row_then_userswarm_and_everything_404s(
+    orchestrator: OrchestratorHarness, alice: tuple[str, str]
+) -> None:
     ws, conv = alice
     auth = orchestrator.auth("alice")
     assert orchestrator.client.delete(f"/v1/workspaces/{ws}", headers=auth).status_code == 204
     assert orchestrator.swarms.deleted == [f"ws-{ws}"]
-    for method, path in [("GET", f"/v1/workspaces/{ws}"), ("DELETE", f"/v1/workspaces/{ws}"),
-                         ("POST", _messages(ws, conv)), ("POST", f"/v1/workspaces/{ws}/conversations")]:
+    for method, path in [
+        ("GET", f"/v1/workspaces/{ws}"),
+        ("DELETE", f"/v1/workspaces/{ws}"),
+        ("POST", _messages(ws, conv)),
+        ("POST", f"/v1/workspaces/{ws}/conversations"),
+    ]:
         response = orchestrator.client.request(method, path, headers=auth, json={"text": "x"})
         assert (response.status_code, response.json()) == (404, NOT_FOUND)
     assert orchestrator.runtime.requests == []

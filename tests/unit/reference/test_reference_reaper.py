@@ -53,8 +53,9 @@ class Directory:
         return answer
 
 
-def swarm(name: str, *, workspace: str | None = None, terminating: bool = False, by_orchestrator: bool = True
-          ) -> dict[str, Any]:
+def swarm(
+    name: str, *, workspace: str | None = None, terminating: bool = False, by_orchestrator: bool = True
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "uid": f"uid-{name}", "labels": {}}
     if by_orchestrator:
         meta["labels"][L.CREATED_BY] = "orchestrator"
@@ -64,11 +65,23 @@ def swarm(name: str, *, workspace: str | None = None, terminating: bool = False,
 
 
 def world() -> tuple[Catalog, Directory]:
-    catalog = Catalog(swarm("live", workspace="w-live"), swarm("orphan", workspace="w-gone"),
-                      swarm("doubt", workspace="w-err"), swarm("orphan2", workspace="w-gone2", by_orchestrator=False),
-                      swarm("dying", workspace="w-gone3", terminating=True), swarm("nospec"))
-    directory = Directory({"w-live": Owner.EXISTS, "w-gone": Owner.GONE, "w-gone2": Owner.GONE,
-                           "w-err": OwnerCheckError("owner check answered HTTP 503"), "w-gone3": Owner.GONE})
+    catalog = Catalog(
+        swarm("live", workspace="w-live"),
+        swarm("orphan", workspace="w-gone"),
+        swarm("doubt", workspace="w-err"),
+        swarm("orphan2", workspace="w-gone2", by_orchestrator=False),
+        swarm("dying", workspace="w-gone3", terminating=True),
+        swarm("nospec"),
+    )
+    directory = Directory(
+        {
+            "w-live": Owner.EXISTS,
+            "w-gone": Owner.GONE,
+            "w-gone2": Owner.GONE,
+            "w-err": OwnerCheckError("owner check answered HTTP 503"),
+            "w-gone3": Owner.GONE,
+        }
+    )
     return catalog, directory
 
 
@@ -105,19 +118,30 @@ def test_already_gone_is_fine() -> None:
     assert sorted(summary.already_gone) == ["orphan", "orphan2"]
 
 
-@pytest.mark.parametrize(("status", "body", "expected"), [
-    (200, {"exists": True}, Owner.EXISTS), (404, {"exists": False}, Owner.GONE),
-    (404, {"error": "not_found"}, None), (200, {"exists": False}, None), (503, {}, None), (400, {}, None),
-    (401, {"error": "unauthorized"}, None), (200, "not json", None),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, {"exists": True}, Owner.EXISTS),
+        (404, {"exists": False}, Owner.GONE),
+        (404, {"error": "not_found"}, None),
+        (200, {"exists": False}, None),
+        (503, {}, None),
+        (400, {}, None),
+        (401, {"error": "unauthorized"}, None),
+        (200, "not json", None),
+    ],
+)
 def test_directory_maps_only_exact_answers(status: int, body: Any, expected: Owner | None) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.headers["authorization"] == "Bearer s3cret"
         assert request.url.raw_path == b"/internal/workspaces/w%2F1"
         return httpx.Response(status, json=body) if not isinstance(body, str) else httpx.Response(status, text=body)
 
-    directory = OrchestratorDirectory(httpx.Client(transport=httpx.MockTransport(handler)),
-                                      base_url="http://orchestrator:8080/", service_token="s3cret")
+    directory = OrchestratorDirectory(
+        httpx.Client(transport=httpx.MockTransport(handler)),
+        base_url="http://orchestrator:8080/",
+        service_token="s3cret",
+    )
     if expected is None:
         with pytest.raises(OwnerCheckError):
             directory.lookup("w/1")
@@ -129,8 +153,9 @@ def test_directory_transport_error_is_owner_check_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
-    directory = OrchestratorDirectory(httpx.Client(transport=httpx.MockTransport(handler)), base_url="http://o",
-                                      service_token="t")
+    directory = OrchestratorDirectory(
+        httpx.Client(transport=httpx.MockTransport(handler)), base_url="http://o", service_token="t"
+    )
     with pytest.raises(OwnerCheckError):
         directory.lookup("w")
 
@@ -152,6 +177,5 @@ def test_defect_rpr5_abort_on_first_error_stops_the_sweep() -> None:
 
 def test_defect_del4_ignores_swarms_not_made_by_the_orchestrator() -> None:
     catalog, directory = world()
-    summary = sweep(catalog, directory, dry_run=False,
-                    switches=Switches(Defect.DEL4_REAPER_ONLY_ORCHESTRATOR_SWARMS))
+    summary = sweep(catalog, directory, dry_run=False, switches=Switches(Defect.DEL4_REAPER_ONLY_ORCHESTRATOR_SWARMS))
     assert summary.reaped == ["orphan"] and "orphan2" in catalog.swarms

@@ -28,9 +28,15 @@ WS = "0b5c7e0e-54f4-4c59-9b1a-3e4c1f4a2d11"
 
 
 def runtime(data_dir: Path, mode: str = "normal") -> ASGIClient:
-    settings = RuntimeSettings.model_validate({
-        "workspace_id": WS, "swarm_name": f"ws-{WS}", "runtime_mode": mode, "data_dir": str(data_dir),
-        "identity_key": derive_workspace_key(ROOT, WS).hex()})
+    settings = RuntimeSettings.model_validate(
+        {
+            "workspace_id": WS,
+            "swarm_name": f"ws-{WS}",
+            "runtime_mode": mode,
+            "data_dir": str(data_dir),
+            "identity_key": derive_workspace_key(ROOT, WS).hex(),
+        }
+    )
     return ASGIClient(create_app(settings))
 
 
@@ -68,6 +74,8 @@ def test_request_log_records_callers(tmp_path: Path) -> None:
     client.post(f"/v1/conversations/{uuid.uuid4()}/messages", json={"text": "x"}, headers={"X-Swarm-User": "bob"})
     log = client.get("/debug/requests").json()["requests"]
     assert [(r["method"], r["path"].split("/")[-1], r["status"]) for r in log] == [
-        ("GET", "healthz", 200), ("POST", "messages", 200)]
+        ("GET", "healthz", 200),
+        ("POST", "messages", 200),
+    ]
     assert log[1]["remote"] == "127.0.0.1" and log[1]["headers"]["x-swarm-user"] == "bob"
     assert client.get("/debug/requests", params={"since": log[0]["seq"]}).json()["requests"] == log[1:]

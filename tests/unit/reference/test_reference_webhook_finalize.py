@@ -31,8 +31,13 @@ DELETING = "2020-01-01T00:00:00Z"
 
 
 def hooks_for(settings: WebhookSettings, switches: Switches | None = None, now: float = 1577836801.0) -> Hooks:
-    return Hooks(settings=settings, switches=StaticSwitches(switches), verifier=FakeVerifier(),
-                 cluster=FakeCluster(), clock=lambda: now)
+    return Hooks(
+        settings=settings,
+        switches=StaticSwitches(switches),
+        verifier=FakeVerifier(),
+        cluster=FakeCluster(),
+        clock=lambda: now,
+    )
 
 
 def full(settings: WebhookSettings) -> list[dict[str, Any]]:
@@ -59,20 +64,28 @@ def test_full_walk_tears_down_in_order(webhook_settings: WebhookSettings) -> Non
         assert response["status"]["phase"] == "Terminating"
         wanted = keys(response["children"])
         observed = [c for c in observed if (c["kind"], c["metadata"]["name"]) in wanted]
-    assert steps == [["StatefulSet"], ["ConfigMap", "Secret", "Service", "ServiceAccount"],
-                     ["PersistentVolumeClaim"], []]
+    assert steps == [
+        ["StatefulSet"],
+        ["ConfigMap", "Secret", "Service", "ServiceAccount"],
+        ["PersistentVolumeClaim"],
+        [],
+    ]
     assert response["finalized"] is True and response["children"] == []
 
 
-@pytest.mark.parametrize(("drop", "kept"), [
-    (set(), ["ConfigMap", "PersistentVolumeClaim", "Secret", "Service", "Service", "ServiceAccount"]),
-    ({"StatefulSet"}, ["PersistentVolumeClaim"]),
-    ({"StatefulSet", "Service"}, ["PersistentVolumeClaim"]),
-    ({"StatefulSet", "Service", "ConfigMap", "ServiceAccount", "Secret"}, []),
-    ({"ConfigMap"}, ["PersistentVolumeClaim", "Secret", "Service", "Service", "ServiceAccount"]),
-])
-def test_partial_teardown_continues_idempotently(webhook_settings: WebhookSettings, drop: set[str],
-                                                 kept: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("drop", "kept"),
+    [
+        (set(), ["ConfigMap", "PersistentVolumeClaim", "Secret", "Service", "Service", "ServiceAccount"]),
+        ({"StatefulSet"}, ["PersistentVolumeClaim"]),
+        ({"StatefulSet", "Service"}, ["PersistentVolumeClaim"]),
+        ({"StatefulSet", "Service", "ConfigMap", "ServiceAccount", "Secret"}, []),
+        ({"ConfigMap"}, ["PersistentVolumeClaim", "Secret", "Service", "Service", "ServiceAccount"]),
+    ],
+)
+def test_partial_teardown_continues_idempotently(
+    webhook_settings: WebhookSettings, drop: set[str], kept: list[str]
+) -> None:
     observed = [c for c in full(webhook_settings) if c["kind"] not in drop]
     first = finalize(hooks_for(webhook_settings), observed)
     second = finalize(hooks_for(webhook_settings), observed)
@@ -82,8 +95,10 @@ def test_partial_teardown_continues_idempotently(webhook_settings: WebhookSettin
 
 
 def test_terminating_children_are_waited_for(webhook_settings: WebhookSettings) -> None:
-    observed = as_observed([c for c in full(webhook_settings) if c["kind"] == "PersistentVolumeClaim"],
-                           terminating={"PersistentVolumeClaim"})
+    observed = as_observed(
+        [c for c in full(webhook_settings) if c["kind"] == "PersistentVolumeClaim"],
+        terminating={"PersistentVolumeClaim"},
+    )
     response = finalize(hooks_for(webhook_settings), observed)
     assert (response["children"], response["finalized"]) == ([], False)
 

@@ -36,8 +36,9 @@ BASE = f"swarm-{WORKSPACE}"
 
 
 def make_hooks(settings: WebhookSettings, verifier: FakeVerifier | None = None) -> Hooks:
-    return Hooks(settings=settings, switches=StaticSwitches(), verifier=verifier or FakeVerifier(),
-                 cluster=FakeCluster())
+    return Hooks(
+        settings=settings, switches=StaticSwitches(), verifier=verifier or FakeVerifier(), cluster=FakeCluster()
+    )
 
 
 def sync(hooks: Hooks, req: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +58,15 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 def test_first_sync_desires_every_child_with_deterministic_names(webhook_settings: WebhookSettings) -> None:
     response = sync(make_hooks(webhook_settings), request(parent(), []))
     children = response["children"]
-    assert keys(children) == {("ServiceAccount", BASE), ("Secret", f"{BASE}-identity"),
-                              ("ConfigMap", f"{BASE}-config"), ("PersistentVolumeClaim", f"{BASE}-data"),
-                              ("Service", BASE), ("Service", f"{BASE}-hl"), ("StatefulSet", BASE)}
+    assert keys(children) == {
+        ("ServiceAccount", BASE),
+        ("Secret", f"{BASE}-identity"),
+        ("ConfigMap", f"{BASE}-config"),
+        ("PersistentVolumeClaim", f"{BASE}-data"),
+        ("Service", BASE),
+        ("Service", f"{BASE}-hl"),
+        ("StatefulSet", BASE),
+    }
     assert {c["metadata"]["namespace"] for c in children} == {"userswarms"}
     again = sync(make_hooks(webhook_settings), request(parent(), []))
     assert again["children"] == children
@@ -135,12 +142,20 @@ def test_not_verified_without_ready_pod_or_service(webhook_settings: WebhookSett
     assert verifier.calls == []
 
 
-@pytest.mark.parametrize("spec", [
-    None, "not-an-object", {"userId": "alice"}, {"workspaceId": WORKSPACE}, {"workspaceId": "Bad_ID", "userId": "a"},
-    {"workspaceId": WORKSPACE, "userId": "alice", "runtimeNamespace": "kube-system"},
-    {"workspaceId": WORKSPACE, "userId": "alice", "storage": {"size": "lots"}},
-    {"workspaceId": WORKSPACE, "userId": "alice", "runtime": {"mode": "evil"}},
-], ids=["null", "string", "no-workspace", "no-user", "bad-id", "foreign-namespace", "bad-size", "bad-mode"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        None,
+        "not-an-object",
+        {"userId": "alice"},
+        {"workspaceId": WORKSPACE},
+        {"workspaceId": "Bad_ID", "userId": "a"},
+        {"workspaceId": WORKSPACE, "userId": "alice", "runtimeNamespace": "kube-system"},
+        {"workspaceId": WORKSPACE, "userId": "alice", "storage": {"size": "lots"}},
+        {"workspaceId": WORKSPACE, "userId": "alice", "runtime": {"mode": "evil"}},
+    ],
+    ids=["null", "string", "no-workspace", "no-user", "bad-id", "foreign-namespace", "bad-size", "bad-mode"],
+)
 def test_bad_spec_keeps_every_observed_child_and_reports_it(webhook_settings: WebhookSettings, spec: Any) -> None:
     good = sync(make_hooks(webhook_settings), request(parent(), []))
     observed = as_observed(good["children"])
@@ -149,6 +164,7 @@ def test_bad_spec_keeps_every_observed_child_and_reports_it(webhook_settings: We
         bad["spec"] = None
     response = sync(make_hooks(webhook_settings), request(bad, observed))
     assert keys(response["children"]) == keys(observed)
+
     def index(children: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
         return {(c["kind"], c["metadata"]["name"]): c for c in children}
 
