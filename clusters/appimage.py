@@ -42,12 +42,17 @@ def pinned_requirements() -> list[str]:
     return [f"{name}=={importlib.metadata.version(name)}" for name in REQUIREMENTS]
 
 
+#: Folders that hold run outputs or tools, never code: skipped (their files change while runs write reports).
+EXCLUDED_PARTS = frozenset({"__pycache__", "out", ".node", "node_modules"})
+
+
 def source_files() -> list[Path]:
-    """The files that go into the app image."""
+    """The files that go into the app image (code and manifests; no run outputs)."""
     files = []
     for folder in PACKAGES:
         for path in sorted((REPO / folder).rglob("*")):
-            if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+            parts = set(path.relative_to(REPO).parts)
+            if path.suffix in SOURCE_SUFFIXES and not parts & EXCLUDED_PARTS and path.is_file():
                 files.append(path)
     return files
 
