@@ -255,8 +255,9 @@ class Matrix:
 
     @property
     def ok(self) -> bool:
-        """True when the baseline passed and every defect was caught without collateral."""
-        return bool(self.rows) and all(r.verdict in GOOD_ROWS for r in self.rows)
+        """True when every planned row ran, the baseline passed and every defect was caught without collateral."""
+        finished = not (self.meta.get("interrupted") or self.meta.get("aborted") or self.meta.get("not_run"))
+        return finished and bool(self.rows) and all(r.verdict in GOOD_ROWS for r in self.rows)
 
     def counts(self) -> dict[str, int]:
         """Rows per verdict."""

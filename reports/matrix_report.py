@@ -93,6 +93,7 @@ def markdown(matrix: Matrix) -> str:
         "",
         "Counts: " + ", ".join(f"{k} {v}" for k, v in matrix.counts().items() if v),
         "",
+        *_unfinished(matrix),
         "A defect is *caught* when every clause it must break fails and no other clause that ran fails. "
         "*co-named*: a clause that failed only because a failing test also names it (the reports attribute a "
         "test's failure to every clause the test names) — "
@@ -105,6 +106,20 @@ def markdown(matrix: Matrix) -> str:
         *_problems(matrix),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _unfinished(matrix: Matrix) -> list[str]:
+    meta = matrix.meta
+    lines = []
+    if meta.get("aborted"):
+        lines.append(f"> **Aborted**: {meta['aborted']}")
+    if meta.get("infrastructure_error"):
+        lines.append(f"> **Infrastructure error**: {meta['infrastructure_error']}")
+    if meta.get("interrupted"):
+        lines.append("> **Interrupted** (Ctrl-C or SIGTERM).")
+    if meta.get("not_run"):
+        lines.append(f"> Not run: {', '.join(f'`{d}`' for d in meta['not_run'])}")
+    return [*lines, ""] if lines else []
 
 
 def _row_table(matrix: Matrix) -> list[str]:

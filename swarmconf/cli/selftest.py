@@ -164,7 +164,6 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any], run: Any) -> int:
-    from swarmconf.kube import KubeError
     from swarmconf.selftest.driver import Plan, run_matrix
     from swarmconf.selftest.exclusive import shared_fault_clauses
     from swarmconf.selftest.runner import SUITES
@@ -185,27 +184,44 @@ def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any]
     say(f"reports in {run.path}")
     started_ms, started = int(time.time() * 1000), time.monotonic()
     profiles = [p for _, p in lanes]
+    matrix = None
     try:
         with prepared(cluster_choice(args), profiles, run_id=run.run_id, log=say) as prep:
             say(f"cluster {prep.handle.name} ready; preparation took " + _secs(prep.seconds))
             steps = [_lane(args, prep, i, path) for i, (path, _) in enumerate(lanes)]
             try:
                 matrix = run_matrix(plan, steps)
+                matrix.meta.update(_meta(args, prep, profiles[0]))
             finally:
-                for platform in prep.platforms:
-                    platform.set_defect(None)  # belt and braces: never leave a defect on
-            matrix.meta.update(_meta(args, prep, profiles[0]))
+                _all_off(prep)
     except KeyboardInterrupt:
         say("interrupted before the matrix could be judged; every defect is switched off")
         return EXIT_INTERRUPTED
-    except (KubeError, TimeoutError, RuntimeError, OSError) as exc:
-        say(f"infrastructure error: {exc!r}")
-        return EXIT_INFRA
+    except Exception as exc:  # the cluster layer's errors (kubernetes, urllib3, docker, kind) are all infra
+        say(f"infrastructure error: {type(exc).__name__}: {exc}")
+        if matrix is None:
+            return EXIT_INFRA
+        matrix.meta["infrastructure_error"] = f"{type(exc).__name__}: {exc}"[:2000]
     matrix.duration = time.monotonic() - started
     _write(args, matrix, run, started_ms)
     if matrix.meta.get("interrupted"):
         return EXIT_INTERRUPTED
+    if matrix.meta.get("aborted") or matrix.meta.get("infrastructure_error"):
+        return EXIT_INFRA
     return 0 if matrix.ok else EXIT_MATRIX_FAILED
+
+
+def _all_off(prep: Any) -> None:
+    """Belt and braces: switch every lane's defect off; say loudly where that was impossible."""
+    for platform in prep.platforms:
+        try:
+            platform.set_defect(None)
+        except Exception as exc:
+            ns = platform.profile.platform_namespace
+            say(
+                f"COULD NOT SWITCH THE DEFECT OFF in {ns} ({type(exc).__name__}: {exc}); if the cluster is "
+                f'still there: kubectl -n {ns} patch configmap reference-defects -p \'{{"data":{{"defect":""}}}}\''
+            )
 
 
 def _lane(args: argparse.Namespace, prep: Any, index: int, profile_path: str) -> Any:

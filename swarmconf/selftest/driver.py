@@ -116,17 +116,24 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
     done: dict[int, Row] = {}
     parallel = [i for i, e in enumerate(rows_plan) if len(lanes) > 1 and not plan.is_exclusive(e)]
     alone = [i for i in range(len(rows_plan)) if i not in parallel]
-    if parallel:
-        _run_parallel(plan, lanes, state, rows_plan, parallel, done)
-    for index in alone:
-        if state.interrupted:
-            break
-        done[index] = _one_row(plan, lanes[0], state, index, rows_plan[index])
-        lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
+    aborted = None
+    try:
+        if parallel:
+            _run_parallel(plan, lanes, state, rows_plan, parallel, done)
+        for index in alone:
+            if state.interrupted:
+                break
+            done[index] = _one_row(plan, lanes[0], state, index, rows_plan[index])
+            lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
+    except Exception as exc:  # a lane failed (the cluster went away, a switch did not answer): keep what ran
+        aborted = f"{type(exc).__name__}: {exc}"
+        lanes[0].log(f"matrix aborted: {aborted}")
     rows = [done[i] for i in sorted(done)]
     matrix = Matrix(rows, allow_co_named=plan.allow_co_named, duration=clock() - started)
     matrix.meta.update({"matrix_id": plan.matrix_id, "interrupted": state.interrupted, "lanes": len(lanes)})
-    if state.interrupted:
+    if aborted:
+        matrix.meta["aborted"] = aborted
+    if state.interrupted or aborted:
         matrix.meta["not_run"] = [e.defect for i, e in enumerate(rows_plan) if i not in done]
     return matrix
 

@@ -105,10 +105,17 @@ def _installed(
     platform = install_platform(kube, profile, app_image=image, image_source=choice.image_source)
     seconds["install"] = seconds.get("install", 0.0) + time.monotonic() - start
     if not choice.keep:
-        stack.callback(platform.uninstall)
+        stack.callback(_uninstall, platform, log)
     if platform.installed:
         log(f"installed {len(platform.installed)} objects of {profile.name} (removed at the end unless kept)")
     return platform
+
+
+def _uninstall(platform: Platform, log: Log) -> None:
+    try:
+        platform.uninstall()
+    except Exception as exc:  # the cluster may be gone; the other installs and the cluster still get released
+        log(f"could not remove {platform.profile.name}: {type(exc).__name__}: {exc}")
 
 
 def app_image(handle: Any, kube: Kube) -> str:

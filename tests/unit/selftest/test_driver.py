@@ -5,14 +5,18 @@ unit                        cases
 ==========================  ================================================================================
 run_matrix                  baseline first, selecting every clause the defects select; one row per defect;
                             --defect passed only for defect rows; rows judged from the runs' summaries
-always switched off         before the matrix, after every run, after a run that raised, after Ctrl-C (the
-                            rest not run, reported); leftovers removed after each run and reported
+always switched off         before the matrix, after every run, after a run that raised (the matrix is then
+                            aborted, what ran is kept), after Ctrl-C (the rest not run, reported);
+                            leftovers removed after each run and reported
 busy cluster                waits for other live runs; refuses when they stay (row inconclusive, not run);
                             goes ahead with --ignore-other-runs and says so
 inner run IDs               valid run IDs, unique last six characters (the tenants' user-ID prefix)
 expectations                every reference defect, with the documented couplings; unknown defect refused
 PytestRunner.command        existing cluster, kept, clauses, defect, reports folder, extra args
 runner.stop                 a child gets one SIGINT and finishes its teardown
+lanes                       rows side by side, exclusive rows alone on lane 0 after the others; baseline
+                            shards; Ctrl-C stops every lane's child; exclusive clauses read from the suites
+own install / rejudge       renamed namespaces, rest unchanged; a finished folder judged again from disk
 ==========================  ================================================================================
 """
 
@@ -148,9 +152,11 @@ def test_co_named_failures_fail_the_matrix_when_not_allowed(tmp_path: Path) -> N
 
 def test_switched_off_and_cleaned_after_a_run_that_raised(tmp_path: Path) -> None:
     plan, steps, _, events = make(tmp_path, raise_on={"rpr1": RuntimeError("child could not start")})
-    with pytest.raises(RuntimeError):
-        run_matrix(plan, steps)
+    matrix = run_matrix(plan, steps)
     assert events[-3:] == ["run rpr1", "off", "clean"]
+    assert matrix.meta["aborted"] == "RuntimeError: child could not start"
+    assert matrix.meta["not_run"] == ["rpr1", "msg2"]
+    assert [r.defect for r in matrix.rows] == [BASELINE, "iso1"] and not matrix.ok
 
 
 def test_ctrl_c_switches_off_judges_what_ran_and_reports_the_rest(tmp_path: Path) -> None:
