@@ -64,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lanes",
         type=int,
-        default=1,
-        help="run rows side by side on this many private installs (implies --own-install; rows whose tests "
-        "take down shared components still run alone; default: 1)",
+        default=2,
+        help="run rows side by side on this many private installs (more than 1 implies --own-install; rows whose "
+        "tests take down shared components still run alone; default: 2)",
     )
     parser.add_argument("--no-html", action="store_true", help="do not generate the Allure HTML")
     parser.add_argument(
