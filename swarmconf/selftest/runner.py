@@ -136,7 +136,12 @@ class PytestRunner:
             log.write("$ " + " ".join(self.command(run)) + "\n")
             log.flush()
             proc = subprocess.Popen(
-                self.command(run), cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(run),
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=interruptible,
             )
             self._live.add(proc)
             try:
@@ -166,6 +171,16 @@ def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, bool]:
         pass
     stop(proc, grace=TEARDOWN_GRACE)
     return proc.returncode if proc.returncode is not None else -9, True
+
+
+def interruptible() -> None:
+    """In a child, before exec: undo an inherited "ignore SIGINT".
+
+    A shell without job control starts background jobs (a CI step run with ``&``) with SIGINT ignored, and
+    children inherit that; Python then never raises KeyboardInterrupt, so :func:`stop`'s SIGINT could not
+    make an inner pytest tear down. With the default disposition restored, Python installs its handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop(proc: subprocess.Popen[bytes], *, grace: float, signals: Sequence[int] = (signal.SIGINT,)) -> None:

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, judge
 from swarmconf.selftest import leftovers
 from swarmconf.selftest.driver import Plan, Steps, run_matrix
 from swarmconf.selftest.expectations import NoDefects, expectations
-from swarmconf.selftest.runner import InnerRun, Interrupted, PytestRunner, RunResult, Target, stop
+from swarmconf.selftest.runner import InnerRun, Interrupted, PytestRunner, RunResult, Target, interruptible, stop
 
 #: The fake suite: node ID → clauses it names.
 SUITE = {
@@ -258,7 +259,9 @@ def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
         "try:\n    print('ready', flush=True)\n    time.sleep(60)\n"
         f"except KeyboardInterrupt:\n    pathlib.Path({str(marker)!r}).write_text('yes')\n    sys.exit(2)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True, preexec_fn=interruptible
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     stop(proc, grace=30)
@@ -357,6 +360,15 @@ class CtrlC(LaneRunner):
         return super().__call__(run)
 
 
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here even when pytest was started with SIGINT ignored (a CI job)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_with_lanes_stops_every_child_and_switches_each_lane_off(tmp_path: Path) -> None:
     events: list[str] = []
     seen: list[tuple[str, str | None, int]] = []
