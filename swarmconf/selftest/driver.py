@@ -103,6 +103,13 @@ def _named(exp: Expectation, name: str) -> Expectation:
 class _State:
     mine: set[str] = field(default_factory=set)
     interrupted: bool = False
+    """Ctrl-C or SIGTERM: stop."""
+    failed: bool = False
+    """A lane failed (cluster gone, switch did not answer): stop, the error is raised after the lanes drain."""
+
+    @property
+    def stopping(self) -> bool:
+        return self.interrupted or self.failed
 
 
 def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[], float] = time.monotonic) -> Matrix:
@@ -121,7 +128,7 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
         if parallel:
             _run_parallel(plan, lanes, state, rows_plan, parallel, done)
         for index in alone:
-            if state.interrupted:
+            if state.stopping:
                 break
             done[index] = _one_row(plan, lanes[0], state, index, rows_plan[index])
             lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
@@ -151,11 +158,11 @@ def _run_parallel(
         free.put(lane)
 
     def job(index: int) -> None:
-        if state.interrupted:
+        if state.stopping:
             return
         lane = free.get()
         try:
-            if not state.interrupted:
+            if not state.stopping:
                 done[index] = _one_row(plan, lane, state, index, rows_plan[index])
                 lane.log(f"{lane.name}: " + _progress(done[index], len(done), len(rows_plan)))
         finally:
@@ -166,7 +173,7 @@ def _run_parallel(
     try:
         futures += [pool.submit(job, i) for i in indices]
         if not _wait_all(futures):
-            state.interrupted = True  # a lane failed: queued rows are skipped, running ones finish
+            state.failed = True  # a lane failed: queued rows are skipped, running ones finish
     except KeyboardInterrupt:
         state.interrupted = True
         for lane in lanes:

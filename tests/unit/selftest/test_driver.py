@@ -419,3 +419,23 @@ def test_rejudge_reads_a_finished_folder_and_rewrites_the_matrix(tmp_path: Path)
     assert code == 0 and data["ok"] and "rejudged" in data["meta"]
     assert [r["verdict"] for r in data["rows"]] == ["passed", "caught", "caught", "caught"]
     assert list((tmp_path / "allure-results").glob("*-result.json"))
+
+
+def test_a_lane_that_fails_aborts_the_matrix_without_calling_it_an_interrupt(tmp_path: Path) -> None:
+    events: list[str] = []
+    seen: list[tuple[str, str | None, int]] = []
+    steps = lanes(2, events, seen)
+    calls = {"n": 0}
+
+    def gone() -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the first call is the matrix's own switch-off before it starts
+            raise ConnectionRefusedError("the cluster went away")
+
+    steps[1].switch_off = gone
+    exps = [*EXPS, *(Expectation(f"x{i}", frozenset({"ISO-1"})) for i in range(6))]
+    plan = Plan("m", tmp_path, exps, allow_co_named=True, wait_idle=0, baseline=False)
+    matrix = run_matrix(plan, steps)
+    assert matrix.meta["interrupted"] is False
+    assert matrix.meta["aborted"] == "ConnectionRefusedError: the cluster went away"
+    assert matrix.meta["not_run"] and not matrix.ok
