@@ -28,6 +28,9 @@ from swarmconf.reports.verdicts import TestRecord, TestStatus
 #: ``user_properties`` keys this plugin writes on items and reports.
 CLAUSE_PROPERTY = "clause"
 FAILURE_PROPERTY = "swarmconf.failure"
+#: The clause a contract failure is blamed on, and the clauses whose checks finished (see :mod:`.attribution`).
+BLAMED_PROPERTY = "swarmconf.blamed"
+CHECKED_PROPERTY = "swarmconf.checked"
 
 #: Values of :data:`FAILURE_PROPERTY` (also the Allure label that drives the categories).
 INFRASTRUCTURE = "infrastructure"
@@ -77,7 +80,21 @@ def record(reports: Sequence[pytest.TestReport]) -> TestRecord:
             status, phase, message = new, rep.when, _message(rep)
     props = [p for rep in reports for p in rep.user_properties]
     duration = sum(rep.duration for rep in reports)
-    return TestRecord(first.nodeid, clauses_of(props), status, phase=phase, message=message, duration=duration)
+    blamed = _values(props, BLAMED_PROPERTY) if status is TestStatus.FAILED and phase == "call" else ()
+    return TestRecord(
+        first.nodeid,
+        clauses_of(props),
+        status,
+        phase=phase,
+        message=message,
+        duration=duration,
+        blamed=blamed,
+        checked=_values(props, CHECKED_PROPERTY),
+    )
+
+
+def _values(props: Iterable[tuple[str, Any]], key: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(v) for k, v in props if k == key))
 
 
 def _phase_status(rep: pytest.TestReport) -> TestStatus | None:

@@ -22,7 +22,7 @@ import pytest
 from _pytest.junitxml import mangle_test_address, xml_key
 
 from swarmconf.contract import CLAUSES, Level
-from swarmconf.reports import allure_html, allure_meta, manifest, outcomes, rundir, summary
+from swarmconf.reports import allure_html, allure_meta, attribution, manifest, outcomes, rundir, summary
 from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode, describe
 from swarmconf.reports.verdicts import Outcome, Selection, judge
 
@@ -156,6 +156,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed or hasattr(report, "wasxfail"):
         report.user_properties.append((outcomes.FAILURE_PROPERTY, kind))
         allure.dynamic.label(allure_meta.FAILURE_LABEL, label)
+        blamed = attribution.blamed_clause(call.excinfo.value, outcomes.clauses_of(item.user_properties))
+        if kind == outcomes.CONTRACT and call.when == "call" and blamed is not None:
+            report.user_properties.append((outcomes.BLAMED_PROPERTY, blamed))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
+    """Record which clauses' ``checks`` blocks finished during the test body (see :mod:`.attribution`)."""
+    with attribution.collecting_checks() as checked:
+        yield
+    item.user_properties.extend((outcomes.CHECKED_PROPERTY, cid) for cid in dict.fromkeys(checked))
 
 
 class ReportsSession:

@@ -24,8 +24,7 @@ _ICONS = {
 
 def as_dict(outcome: Outcome, *, run_id: str) -> dict[str, Any]:
     """The summary as JSON-ready data."""
-    records = [t for cv in outcome.clauses for t in cv.tests] + outcome.unlabelled
-    unique = {r.nodeid: r for r in records}
+    unique = {r.nodeid: r for r in _records(outcome)}
     return {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -101,14 +100,22 @@ def _clause_table(outcome: Outcome) -> list[str]:
     return rows
 
 
+def _records(outcome: Outcome) -> list[TestRecord]:
+    """Every test once, as it came out (an Outcome built by hand may carry only its clauses' tests)."""
+    if outcome.records:
+        return outcome.records
+    return [t for cv in outcome.clauses for t in cv.tests] + outcome.unlabelled
+
+
 def _details(title: str, outcome: Outcome, status: TestStatus) -> list[str]:
-    hits = {t.nodeid: t for cv in outcome.clauses for t in cv.tests if t.status is status}
-    hits.update({t.nodeid: t for t in outcome.unlabelled if t.status is status})
+    hits = {t.nodeid: t for t in _records(outcome) if t.status is status}
     if not hits:
         return []
     lines = [f"## {title}", ""]
     for t in hits.values():
         clauses = ", ".join(t.clauses) or "no clause"
+        if t.blamed and len(t.clauses) > 1:
+            clauses += f"; failed on {t.blamed[0]}"
         lines.append(f"- `{t.nodeid}` ({clauses}; in {t.phase}): {_one_line(t.message)}")
     return [*lines, ""]
 
@@ -139,4 +146,5 @@ def _test(t: TestRecord) -> dict[str, Any]:
         "phase": t.phase,
         "message": t.message,
         "duration": round(t.duration, 3),
+        **({"blamed": list(t.blamed)} if t.blamed else {}),
     }

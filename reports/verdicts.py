@@ -17,7 +17,7 @@ never counted as a pass, never blocking.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from swarmconf.contract import CLAUSES, Clause, Level
@@ -82,6 +82,21 @@ class TestRecord:
     phase: str = "call"
     message: str = ""
     duration: float = 0.0
+    blamed: tuple[str, ...] = ()
+    """For a contract failure: the clause(s) it is blamed on (empty: every clause named)."""
+    checked: tuple[str, ...] = ()
+    """Clauses whose per-clause checks finished without a failure (see :mod:`.attribution`)."""
+
+    def for_clause(self, clause_id: str) -> TestRecord:
+        """This test's outcome as far as ``clause_id`` goes: a failure blamed on another clause passes the
+        clauses checked before it and leaves the others not reached."""
+        if self.status is not TestStatus.FAILED or not self.blamed or clause_id in self.blamed:
+            return self
+        if clause_id in self.checked:
+            return replace(self, status=TestStatus.PASSED, message=f"checked before the failure on {self.blamed[0]}")
+        return replace(
+            self, status=TestStatus.NOT_REACHED, message=f"not checked: the test failed first on {self.blamed[0]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,8 @@ class Outcome:
     unlabelled: list[TestRecord]
     selection: Selection
     exit_code: ExitCode
+    records: list[TestRecord] = field(default_factory=list)
+    """Every test once, as it came out (a clause's ``tests`` show each test as far as that clause goes)."""
 
     def by_level(self) -> dict[str, dict[str, int]]:
         """Counts of each verdict per level, for the summary's table."""
@@ -157,12 +174,14 @@ def judge(
     ]
     gates = gating_levels(level)
     verdicts = [
-        _clause_verdict(c, [r for r in records if c.id in r.clauses], selection, c.level in gates)
+        _clause_verdict(c, [r.for_clause(c.id) for r in records if c.id in r.clauses], selection, c.level in gates)
         for c in catalogue.values()
     ]
     unlabelled = [r for r in records if not any(cid in catalogue for cid in r.clauses)]
     code = _exit_code(verdicts, unlabelled, selection)
-    return Outcome(level=level, clauses=verdicts, unlabelled=unlabelled, selection=selection, exit_code=code)
+    return Outcome(
+        level=level, clauses=verdicts, unlabelled=unlabelled, selection=selection, exit_code=code, records=records
+    )
 
 
 def _clause_verdict(clause: Clause, tests: list[TestRecord], sel: Selection, gating: bool) -> ClauseVerdict:

@@ -20,7 +20,7 @@ import allure
 from swarmconf.fixtures import deletion, faults
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.deletion import Prepared
-from swarmconf.fixtures.marks import proves
+from swarmconf.fixtures.marks import checks, proves
 from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import Profile, WorkloadRef
 from swarmconf.kube import Kube
@@ -51,7 +51,7 @@ def test_deletion_runs_its_four_steps_in_order(
     with contextlib.ExitStack() as stack:
         stack.enter_context(faults.cronjob_suspended(kube, reaper(profile)))
         with faults.metacontroller_down(kube, profile.components.metacontroller):
-            with allure.step("1. the user deletes the workspace through the API"):
+            with checks("DEL-1", "1. the user deletes the workspace through the API"):
                 deletion.delete_through_api(target)
                 consistently(
                     lambda: _after_delete(platform, target),
@@ -59,11 +59,11 @@ def test_deletion_runs_its_four_steps_in_order(
                     description="the deleted workspace answers 404 to every call and its runtime receives nothing",
                     duration=budgets.negative,
                 )
-            with allure.step("2. the orchestrator deletes the cluster-scoped UserSwarm"):
+            with checks("DEL-2", "2. the orchestrator deletes the cluster-scoped UserSwarm"):
                 swarm = deletion.wait_terminating(platform, target.snap)
                 assert target.snap.finalizer in swarm["metadata"].get("finalizers", [])
             held = stack.enter_context(faults.finalizer_held(kube, _get(kube, hold)))
-        with allure.step("3. Metacontroller calls the finalize hook, which tears the children down"):
+        with checks("DEL-3", "3. Metacontroller calls the finalize hook, which tears the children down"):
             wait_for(
                 lambda: _terminating(kube, held),
                 description=f"the finalize hook's teardown reaches the held child {held}",
@@ -73,9 +73,9 @@ def test_deletion_runs_its_four_steps_in_order(
             deletion.prove_stuck(
                 platform, target.snap, duration=budgets.negative, because=f"{held} is still there", expect_left=[held]
             )
-    with allure.step("4. the finalizer is removed and the UserSwarm is gone; the volume is released"):
+    with checks("DEL-3", "4. the finalizer is removed and the UserSwarm is gone; the volume is released"):
         deletion.wait_converged(platform, target.snap, timeout=budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -125,7 +125,7 @@ def test_reaper_removes_a_userswarm_without_owner(
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
         with allure.step("its children go through layer 2 and nothing of it is left"):
             deletion.wait_converged(platform, snap, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -144,7 +144,7 @@ def test_deleting_twice_is_harmless(kube: Kube, platform: Platform, target: Prep
         last = target.tenant.delete_workspace(target.workspace.id)
         assert last.status_code == 404, f"delete after the end: HTTP {last.status_code}: {last.text}"
         assert not kube.delete(crd.api_version, crd.kind, target.snap.name), "the UserSwarm came back"
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -171,8 +171,10 @@ def test_finalize_after_a_partial_teardown_completes_it(
                 expect_left=rest,
             )
     with allure.step("3-4. the finalize hook tears down the rest, recreates nothing, and the UserSwarm goes"):
+        deletion.wait_swarm_gone(platform, target.snap, timeout=profile.budgets.delete)
+    with checks("DEL-3", "nothing of the workspace is left: no child, no PVC, the volume released"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -192,10 +194,10 @@ def test_reaper_twice_and_concurrently(
             runs = [faults.finish_reaper(kube, namespace=namespace, job=job, timeout=budget) for job in jobs]
             failed = [f"{r.job}:\n{r.logs}" for r in runs if not r.succeeded]
             assert not failed, "concurrent reaper runs failed:\n" + "\n".join(failed)
-        with allure.step("the orphan is gone, through layer 2"):
+        with checks("DEL-4", "the orphan is gone, through layer 2"):
             deletion.wait_converged(platform, snap, timeout=profile.budgets.delete)
         with allure.step("a third sweep, with nothing to reap, succeeds too"):
             run = faults.run_reaper(kube, reaper(profile), labels=labels, timeout=budget)
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)

@@ -110,11 +110,13 @@ def test_reply_comes_back_from_the_right_swarm(
 ) -> None:
     """MSG-4: the app receives the runtime's reply for that conversation, and the reply is provably from the
     right swarm (signed with that workspace's identity)."""
-    alice, bob = tenant_factory(), tenant_factory()
+    alice = tenant_factory()
+    # The decoy is the same user's *older* workspace: a platform that routes by user rather than by workspace
+    # (or to the user's first swarm) then answers from the decoy, and the signature check below catches it.
+    decoy = workspace_factory(alice, wait_verified=False)
     ws = workspace_factory(alice, wait_verified=False)
-    decoy = workspace_factory(bob, wait_verified=False)
-    platform.wait_verified(ws.id)
     platform.wait_verified(decoy.id)
+    platform.wait_verified(ws.id)
     conv = alice.new_conversation(ws.id)
     text = _text()
     with allure.step("send a message and receive the reply"):

@@ -30,7 +30,7 @@ import pytest
 from swarmconf.fixtures import deletion, faults
 from swarmconf.fixtures.cleanup import HARNESS_NAMESPACE, run_labels
 from swarmconf.fixtures.deletion import Prepared
-from swarmconf.fixtures.marks import proves
+from swarmconf.fixtures.marks import checks, proves
 from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import Profile
 from swarmconf.kube import Kube
@@ -79,7 +79,7 @@ def test_orchestrator_dies_between_workspace_and_userswarm_deletion(
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
     with allure.step("the children go through layer 2 and nothing of the workspace is left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -102,7 +102,7 @@ def test_metacontroller_down_during_deletion(
             )
     with allure.step("3-4. Metacontroller is back: the teardown completes and nothing is left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -164,7 +164,7 @@ def test_finalize_hook_fails_after_a_partial_teardown(
                 assert calls, f"Metacontroller never called the {mode} finalize hook for {target.snap.name}"
     with allure.step("3-4. the hook recovers: the rest is torn down, nothing recreated, nothing left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete * 2)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -209,7 +209,7 @@ def test_finalizer_force_removed_leaves_nothing_behind(
                 )
     with allure.step("nothing of the workspace is left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -241,7 +241,7 @@ def test_reaper_spares_live_owners_even_when_it_cannot_ask(
         with allure.step("the reaper runs again with the orchestrator back"):
             run = _run_reaper(kube, profile, run_id)
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -261,26 +261,35 @@ def test_reaper_survives_one_failing_item(
         stack.enter_context(faults.cronjob_suspended(kube, profile.components.reaper))
         orphans = [stack.enter_context(faults.orphaned_swarm(kube, body)) for body in bodies]
         refused, other = (deletion.wait_provisioned(platform, o["metadata"]["name"]) for o in orphans)
-        with faults.deletion_denied(
-            kube,
-            group=crd.group,
-            resource=crd.plural,
-            target=refused.name,
-            labels=labels,
-            probe=lambda: faults.delete_refused(kube, crd.api_version, crd.kind, refused.name),
-            timeout=profile.budgets.verify,
+        with (
+            faults.deletion_denied(
+                kube,
+                group=crd.group,
+                resource=crd.plural,
+                target=refused.name,
+                labels=labels,
+                probe=lambda: faults.delete_refused(kube, crd.api_version, crd.kind, refused.name),
+                timeout=profile.budgets.verify,
+            ),
+            allure.step(f"the reaper sweeps while deleting {refused.name} is refused"),
         ):
-            with allure.step(f"the reaper sweeps while deleting {refused.name} is refused"):
-                run = _run_reaper(kube, profile, run_id)
-                allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
-            with allure.step("the other orphan is reaped; the refused one is still there"):
-                deletion.wait_converged(platform, other, timeout=profile.budgets.delete)
-                assert _kept(platform, refused), f"{refused.name} went although its deletion was refused"
-        with allure.step("with the refusal lifted, the next sweep reaps it"):
+            run = _run_reaper(kube, profile, run_id)
+            allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
+            # What this sweep did to the other orphan is judged below, once reaping as such (DEL-4) is
+            # known to work: a reaper that reaps no orphan at all is a DEL-4 breach, not an RPR-5 one.
+            after_first_sweep = deletion.observe(platform, other)
+            assert _kept(platform, refused), f"{refused.name} went although its deletion was refused"
+        with checks("DEL-4", "with the refusal lifted, the next sweep reaps every orphan"):
             run = _run_reaper(kube, profile, run_id)
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
             deletion.wait_converged(platform, refused, timeout=profile.budgets.delete)
-    with allure.step("the bystander is untouched and still answers"):
+            deletion.wait_converged(platform, other, timeout=profile.budgets.delete)
+    with allure.step("the sweep with the failing item had still deleted the other orphan"):
+        assert after_first_sweep.swarm is None or after_first_sweep.terminating, (
+            f"the sweep that could not delete {refused.name} left the orphan {other.name} alone: "
+            f"{after_first_sweep.summary()}"
+        )
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
 
@@ -295,16 +304,24 @@ def test_reaper_runs_on_schedule(
     with faults.orphaned_swarm(kube, body) as orphan:
         since = datetime.now(UTC)
         snap = deletion.wait_provisioned(platform, orphan["metadata"]["name"])
-        with allure.step("a scheduled sweep runs and the orphan goes"):
+        with allure.step("the CronJob is scheduled, untriggered"):
+            wait_for(
+                lambda: _last_schedule(kube, reaper),
+                until=lambda last: last is not None and last >= since.replace(microsecond=0),
+                description=f"the CronJob {reaper.name} is scheduled after the orphan appeared",
+                timeout=profile.budgets.reaper,
+                interval=2.0,
+            )
+        with checks("DEL-4", "the scheduled sweep reaps the orphan"):
             deletion.wait_converged(platform, snap, timeout=profile.budgets.reaper + profile.budgets.delete)
-        cronjob = kube.get("batch/v1", "CronJob", reaper.name, reaper.namespace)
-        assert cronjob is not None
-        last = _time((cronjob.get("status") or {}).get("lastScheduleTime"))
-        assert last is not None and last >= since.replace(microsecond=0), (
-            f"the CronJob {reaper.name} has not been scheduled since the orphan appeared (last: {last})"
-        )
-    with allure.step("the bystander is untouched and still answers"):
+    with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
+
+
+def _last_schedule(kube: Kube, cronjob: Any) -> datetime | None:
+    found = kube.get("batch/v1", "CronJob", cronjob.name, cronjob.namespace)
+    assert found is not None, f"the CronJob {cronjob.namespace}/{cronjob.name} is gone"
+    return _time((found.get("status") or {}).get("lastScheduleTime"))
 
 
 def _time(value: Any) -> datetime | None:

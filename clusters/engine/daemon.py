@@ -128,18 +128,38 @@ def start_dockerd(log: Path) -> DockerEngine:
         shutil.copyfile(CAPFIX_SOURCE, CAPFIX_INSTALLED)
         CAPFIX_INSTALLED.chmod(0o755)
         cmd += [f"--add-runtime=capfix={CAPFIX_INSTALLED}", "--default-runtime=capfix"]
-    with LOG_FILE.open("ab") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, stdin=subprocess.DEVNULL, start_new_session=True)
-    PID_FILE.write_text(str(proc.pid))
+    pid = spawn_detached(cmd, LOG_FILE)
+    PID_FILE.write_text(str(pid))
     try:
-        wait_for(
-            lambda: proc.poll() is None and daemon_answers(), description="dockerd answers", timeout=60, interval=1
-        )
+        wait_for(lambda: pid_alive(pid) and daemon_answers(), description="dockerd answers", timeout=60, interval=1)
     except WaitTimeout as exc:
-        stop_engine(DockerEngine(started=True, pid=proc.pid))
+        stop_engine(DockerEngine(started=True, pid=pid))
         tail = "\n".join(LOG_FILE.read_text(errors="replace").splitlines()[-20:])
         raise DockerUnavailable(f"dockerd did not come up ({exc}); last lines of {LOG_FILE}:\n{tail}") from exc
-    return DockerEngine(started=True, pid=proc.pid, capfix=capfix)
+    return DockerEngine(started=True, pid=pid, capfix=capfix)
+
+
+def spawn_detached(cmd: list[str], log: Path) -> int:
+    """Start ``cmd`` in a new session that is *not* our child, and return its pid.
+
+    The daemon outlives this process on purpose (later runs adopt it), so it must not be a ``Popen`` of ours:
+    a ``Popen`` still running when collected raises ``ResourceWarning``, which the harness's own tests treat
+    as an error. A shell starts it in the background and exits at once, so the daemon is reparented.
+    """
+    script = 'log=$1; shift; setsid "$@" </dev/null >>"$log" 2>&1 & echo $!'
+    result = subprocess.run(
+        ["sh", "-c", script, "sh", str(log), *cmd], capture_output=True, text=True, check=True, timeout=30
+    )
+    return int(result.stdout.strip())
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def ensure_docker(log: Path) -> DockerEngine:
@@ -184,15 +204,16 @@ def recorded_pid() -> int | None:
 
 def stop_engine(engine: DockerEngine, timeout: float = 30) -> None:
     """Stop the daemon only if we started it; by its pid, never by name."""
-    if not engine.started or engine.pid is None:
+    pid = engine.pid
+    if not engine.started or pid is None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.kill(engine.pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     with contextlib.suppress(WaitTimeout):  # a daemon that ignores SIGTERM is left for the user to see
         wait_for(
-            lambda: Path(f"/proc/{engine.pid}").exists(),
+            lambda: pid_alive(pid),
             until=lambda alive: not alive,
-            description=f"dockerd (pid {engine.pid}) exits",
+            description=f"dockerd (pid {pid}) exits",
             timeout=timeout,
             interval=0.2,
         )
