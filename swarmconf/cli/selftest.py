@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run on the correct reference")
     parser.add_argument(
+        "--baseline-from",
+        type=Path,
+        metavar="RUN_DIR",
+        help="judge the baseline row from this finished run of the whole suite on the correct platform (for "
+        "example reports/out/latest after `swarmconf run`) instead of running it again",
+    )
+    parser.add_argument(
         "--allow-co-named",
         action="store_true",
         help="do not count a clause that failed only through a test that also names an expected clause",
@@ -145,6 +152,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.lanes < 1:
         print("swarmconf selftest: --lanes must be at least 1", file=sys.stderr)
         return 2
+    if args.baseline_from and not (args.baseline_from / "summary.json").is_file():
+        print(f"swarmconf selftest: --baseline-from {args.baseline_from}: no summary.json there", file=sys.stderr)
+        return 2
     run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
     try:
         paths = [args.profile]
@@ -179,6 +189,7 @@ def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any]
         ignore_other_runs=args.ignore_other_runs,
         exclusive=shared_fault_clauses(SUITES) if len(lanes) > 1 else frozenset(),
         baseline_shards=len(lanes),
+        baseline_from=args.baseline_from.resolve() if args.baseline_from else None,
     )
     say(f"self-test {run.run_id}: {len(plan.rows())} runs ({len(exps)} defects) on {len(lanes)} lane(s)")
     say(f"reports in {run.path}")

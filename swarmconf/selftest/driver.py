@@ -27,8 +27,16 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swarmconf.reports.matrix import BASELINE, Expectation, Matrix, Row, baseline_expectation, judge_row
-from swarmconf.selftest.runner import InnerRun, Interrupted, Runner, RunResult
+from swarmconf.reports.matrix import (
+    BASELINE,
+    Expectation,
+    Matrix,
+    Row,
+    RowVerdict,
+    baseline_expectation,
+    judge_row,
+)
+from swarmconf.selftest.runner import InnerRun, Interrupted, Runner, RunResult, read_summary
 from swarmconf.waits import WaitTimeout, wait_for
 
 Log = Callable[[str], None]
@@ -68,6 +76,9 @@ class Plan:
     """Clauses whose tests take down shared components: rows selecting any of them run alone."""
     baseline_shards: int = 1
     """Into how many runs the baseline's non-exclusive clauses are split (one per lane is a good choice)."""
+    baseline_from: Path | None = None
+    """A finished run folder (with ``summary.json``) of the suite on the correct platform: the baseline row is
+    judged from it instead of being run again (CI runs the conformance suite just before the matrix)."""
 
     def rows(self) -> list[Expectation]:
         """Every row to run, the baseline shards first."""
@@ -75,7 +86,7 @@ class Plan:
 
     def baseline_rows(self) -> list[Expectation]:
         """The baseline: every clause the defects select, on the correct platform, in shards."""
-        if not self.baseline:
+        if not self.baseline or self.baseline_from is not None:
             return []
         clauses = sorted({c for e in self.expectations for c in e.selection})
         shared = [c for c in clauses if c in self.exclusive]
@@ -121,6 +132,7 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
         lane.switch_off()
     rows_plan = plan.rows()
     done: dict[int, Row] = {}
+    given = _given_baseline(plan)
     parallel = [i for i, e in enumerate(rows_plan) if len(lanes) > 1 and not plan.is_exclusive(e)]
     alone = [i for i in range(len(rows_plan)) if i not in parallel]
     aborted = None
@@ -135,7 +147,7 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
     except Exception as exc:  # a lane failed (the cluster went away, a switch did not answer): keep what ran
         aborted = f"{type(exc).__name__}: {exc}"
         lanes[0].log(f"matrix aborted: {aborted}")
-    rows = [done[i] for i in sorted(done)]
+    rows = [*given, *(done[i] for i in sorted(done))]
     matrix = Matrix(rows, allow_co_named=plan.allow_co_named, duration=clock() - started)
     matrix.meta.update({"matrix_id": plan.matrix_id, "interrupted": state.interrupted, "lanes": len(lanes)})
     if aborted:
@@ -143,6 +155,24 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
     if state.interrupted or aborted:
         matrix.meta["not_run"] = [e.defect for i, e in enumerate(rows_plan) if i not in done]
     return matrix
+
+
+def _given_baseline(plan: Plan) -> list[Row]:
+    """The baseline row judged from ``plan.baseline_from`` (a run of the whole suite), if one was given."""
+    if not plan.baseline or plan.baseline_from is None:
+        return []
+    folder = plan.baseline_from
+    summary = read_summary(folder)
+    clauses = {c for e in plan.expectations for c in e.selection}
+    row = judge_row(baseline_expectation(clauses), summary, allow_co_named=plan.allow_co_named, run_id=folder.name)
+    if summary is not None:
+        row.exit_code = summary.get("exit_code")
+        ran = {c["id"] for c in summary.get("clauses", []) if c.get("verdict") != "not-run"}
+        if missing := sorted(clauses - ran):
+            row.notes.append(f"{folder.name} has no verdict for {', '.join(missing)}, which the defects select")
+            row.verdict = RowVerdict.INCONCLUSIVE
+    row.info.append(f"judged from the earlier run {folder}, not run again")
+    return [row]
 
 
 def _run_parallel(

@@ -439,3 +439,36 @@ def test_a_lane_that_fails_aborts_the_matrix_without_calling_it_an_interrupt(tmp
     assert matrix.meta["interrupted"] is False
     assert matrix.meta["aborted"] == "ConnectionRefusedError: the cluster went away"
     assert matrix.meta["not_run"] and not matrix.ok
+
+
+def _write_run(folder: Path, records: list[TestRecord]) -> Path:
+    collected = {r.nodeid: r.clauses for r in records}
+    outcome = judge(records, Selection(collected=collected), level=Level.BASELINE)
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps(summary.as_dict(outcome, run_id=folder.name)))
+    return folder
+
+
+def test_baseline_judged_from_an_earlier_full_run_is_not_run_again(tmp_path: Path) -> None:
+    earlier = _write_run(tmp_path / "conformance", [TestRecord(n, c, TestStatus.PASSED) for n, c in SUITE.items()])
+    plan, steps, runner, _ = make(tmp_path, baseline_from=earlier)
+    matrix = run_matrix(plan, steps)
+    assert [r.defect for r in runner.runs] == ["iso1", "rpr1", "msg2"], "no baseline run"
+    base = matrix.rows[0]
+    assert base.defect == BASELINE and base.verdict is RowVerdict.PASSED
+    assert base.run_id == "conformance" and any("not run again" in i for i in base.info)
+    assert matrix.ok
+
+
+def test_a_red_or_partial_earlier_run_fails_the_baseline(tmp_path: Path) -> None:
+    red = [TestRecord(n, c, TestStatus.FAILED if n == "t::msg4" else TestStatus.PASSED) for n, c in SUITE.items()]
+    plan, steps, _, _ = make(tmp_path, baseline_from=_write_run(tmp_path / "red", red))
+    assert run_matrix(plan, steps).rows[0].verdict is RowVerdict.COLLATERAL
+
+    partial = [TestRecord(n, c, TestStatus.PASSED) for n, c in SUITE.items() if n != "t::iso1"]
+    plan, steps, _, _ = make(tmp_path, baseline_from=_write_run(tmp_path / "partial", partial))
+    row = run_matrix(plan, steps).rows[0]
+    assert row.verdict is RowVerdict.INCONCLUSIVE and "ISO-1" in row.notes[0]
+
+    plan, steps, _, _ = make(tmp_path, baseline_from=tmp_path / "nothing-here")
+    assert run_matrix(plan, steps).rows[0].verdict is RowVerdict.INCONCLUSIVE
