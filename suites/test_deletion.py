@@ -16,6 +16,7 @@ import contextlib
 from typing import Any
 
 import allure
+import pytest
 
 from swarmconf.fixtures import deletion, faults
 from swarmconf.fixtures.cleanup import run_labels
@@ -25,6 +26,10 @@ from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import Profile, WorkloadRef
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
+
+#: Under pytest-xdist these tests run while no other test runs: they suspend and run the reaper and take
+#: Metacontroller down.
+pytestmark = pytest.mark.alone
 
 DELETED = (200, 202, 204)
 

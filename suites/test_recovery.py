@@ -36,6 +36,10 @@ from swarmconf.fixtures.profiles import Profile
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
 
+#: Under pytest-xdist these tests run while no other test runs: they take Metacontroller, the webhook or the
+#: orchestrator down and run the reaper.
+pytestmark = pytest.mark.alone
+
 #: How long a recovery test holds its fault while proving it took effect (times the negative-check budget).
 HOLD = 2.0
 

@@ -12,7 +12,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-__all__ = ["ChildNames", "child_names", "label_value", "shorten", "userswarm_name"]
+__all__ = [
+    "ChildNames",
+    "child_names",
+    "label_value",
+    "overreach_binding",
+    "overreach_role",
+    "shorten",
+    "userswarm_name",
+]
 
 DNS_LABEL_MAX = 63
 # a StatefulSet's pods are named <sts>-<ordinal> and carry controller-revision-hash=<sts>-<10 chars>,
@@ -89,3 +97,13 @@ def child_names(workspace_id: str) -> ChildNames:
         serviceaccount=_derive("swarm-", workspace_id, "", DNS_LABEL_MAX),
         secret=_derive("swarm-", workspace_id, "-identity", DNS_LABEL_MAX),
     )
+
+
+def overreach_role(platform_namespace: str) -> str:
+    """The Role (in the runtime namespace) that only the defect ``iso7-automount-token`` binds."""
+    return f"{platform_namespace}-runtime-overreach"
+
+
+def overreach_binding(serviceaccount: str) -> str:
+    """The RoleBinding that the defect ``iso7-automount-token`` gives the runtime ServiceAccount ``serviceaccount``."""
+    return shorten(f"{serviceaccount}-overreach", DNS_LABEL_MAX, source=serviceaccount)

@@ -13,7 +13,7 @@ from typing import Any
 from anyio import to_thread
 
 from swarmconf.reference.common.defects import Defect, Fault, Switches, SwitchReader
-from swarmconf.reference.common.names import child_names
+from swarmconf.reference.common.names import child_names, overreach_binding, overreach_role
 from swarmconf.reference.common.settings import WebhookSettings
 from swarmconf.reference.webhook.children import Shape, desired_children
 from swarmconf.reference.webhook.kube import ClusterActions, KubeActionError
@@ -27,6 +27,9 @@ __all__ = ["HookFault", "Hooks"]
 
 log = logging.getLogger(__name__)
 HANG_SECONDS = 30.0
+DEFECT_LABEL = "crawbl.ai/defect"
+"""On objects only a defect makes (the RoleBindings of ``iso7-automount-token``): the defect's name."""
+OVERREACH_SELECTOR = f"{DEFECT_LABEL}={Defect.ISO7_AUTOMOUNT_TOKEN.value}"
 
 
 class HookFault(Exception):
@@ -54,6 +57,7 @@ class Hooks:
     ) -> None:
         self._settings, self._switches, self._verifier = settings, switches, verifier
         self._cluster, self._clock = cluster, clock
+        self._overreach_swept = False  # bindings of iso7-automount-token removed since it was last on (or start)
         self._base_shape = Shape(
             runtime_image=settings.runtime_image,
             identity_root_key=settings.identity_root_key.get_secret_value().encode(),
@@ -126,6 +130,10 @@ class Hooks:
             _carry_owner_references(child, seen.get(key_of(child)))
         if switches.has(Defect.RPR4_NAMESPACE_CO_OWNER):
             await self._add_namespace_owner([c for c in desired if key_of(c) not in seen])
+        if switches.has(Defect.ISO7_AUTOMOUNT_TOKEN):
+            await self._bind_overreach(desired, seen)
+        else:
+            await self._sweep_overreach()
         if switches.has(Defect.LIF2_NO_SELF_HEAL) and previous.get("provisioned"):
             desired = [child for child in desired if key_of(child) in seen]
         return desired
@@ -142,6 +150,39 @@ class Hooks:
         ref = {"apiVersion": "v1", "kind": "Namespace", "name": namespace, "uid": uid}
         for child in new_children:
             child["metadata"]["ownerReferences"] = [ref]
+
+    async def _bind_overreach(self, desired: list[Child], seen: Mapping[tuple[str, str], Child]) -> None:
+        """iso7-automount-token: bind the over-broad Role to the swarm's ServiceAccount once it exists.
+
+        The binding is owned by the ServiceAccount (the garbage collector removes it with the swarm); creating it
+        again is a no-op (409), and an API failure is logged and retried at the next sync.
+        """
+        self._overreach_swept = False
+        account = next((c for c in desired if c.get("kind") == "ServiceAccount"), None)
+        observed = seen.get(key_of(account)) if account is not None else None
+        uid = ((observed or {}).get("metadata") or {}).get("uid")
+        if account is None or not uid:
+            return
+        binding = overreach_role_binding(account, uid=str(uid), role=overreach_role(self._settings.platform_namespace))
+        try:
+            created = await to_thread.run_sync(self._cluster.create_role_binding, binding)
+        except KubeActionError as exc:
+            log.warning("overreach defect skipped: %s", exc)
+            return
+        if created:
+            log.info("overreach defect: bound %s", binding["metadata"]["name"])
+
+    async def _sweep_overreach(self) -> None:
+        """Once after iso7-automount-token was on (and once at start): remove the bindings it made."""
+        if self._overreach_swept:
+            return
+        self._overreach_swept = True  # best effort: a failure is logged, not retried at every sync
+        try:
+            await to_thread.run_sync(
+                self._cluster.delete_role_bindings, self._settings.runtime_namespace, OVERREACH_SELECTOR
+            )
+        except KubeActionError as exc:
+            log.warning("removing the overreach defect's RoleBindings failed: %s", exc)
 
     async def _observe(
         self,
@@ -282,6 +323,24 @@ class Hooks:
             "finalized": finalized,
             "resyncAfterSeconds": 1.0,
         }
+
+
+def overreach_role_binding(account: Child, *, uid: str, role: str) -> Child:
+    """The RoleBinding of ``role`` to the ServiceAccount child ``account`` (uid ``uid``), owned by it."""
+    meta = account["metadata"]
+    name, namespace = str(meta["name"]), str(meta["namespace"])
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": overreach_binding(name),
+            "namespace": namespace,
+            "labels": {**(meta.get("labels") or {}), DEFECT_LABEL: Defect.ISO7_AUTOMOUNT_TOKEN.value},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ServiceAccount", "name": name, "uid": uid}],
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+    }
 
 
 def _carry_owner_references(desired: Child, observed: Child | None) -> None:

@@ -2,16 +2,18 @@
 
 The webhook never creates or deletes children (Metacontroller does); the defects that must defeat garbage
 collection orphan children (drop ownerReferences and the selector label) or add a co-owner (the runtime
-Namespace's UID).
+Namespace's UID), and ``iso7-automount-token`` binds an over-broad Role to a runtime's ServiceAccount (and the
+webhook removes those bindings again once the defect is off).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 __all__ = ["ClusterActions", "KubeActionError", "KubeActions"]
 
@@ -29,13 +31,17 @@ class ClusterActions(Protocol):
 
     def namespace_uid(self, name: str) -> str | None: ...
 
+    def create_role_binding(self, binding: Mapping[str, Any]) -> bool: ...
+
+    def delete_role_bindings(self, namespace: str, label_selector: str) -> None: ...
+
 
 class KubeActions:
     """:class:`ClusterActions` on a real API server."""
 
     def __init__(self, api_client: client.ApiClient) -> None:
         core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
-        self._core = core
+        self._core, self._rbac = core, client.RbacAuthorizationV1Api(api_client)
         self._patchers: dict[str, Callable[..., Any]] = {
             "StatefulSet": apps.patch_namespaced_stateful_set,
             "Service": core.patch_namespaced_service,
@@ -62,3 +68,29 @@ class KubeActions:
         except ApiException as exc:
             raise KubeActionError(f"reading namespace {name} failed: {exc.status}") from exc
         return str(metadata.uid) if metadata is not None else None
+
+    def create_role_binding(self, binding: Mapping[str, Any]) -> bool:
+        """Create ``binding`` (a RoleBinding manifest); False if one of that name already exists."""
+        meta = binding.get("metadata", {})
+        try:
+            # the client sends a plain dict as it is (its stubs only name the model class)
+            body = cast(client.V1RoleBinding, dict(binding))
+            self._rbac.create_namespaced_role_binding(meta.get("namespace"), body, _request_timeout=5)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise KubeActionError(f"creating RoleBinding {meta.get('name')} failed: {exc.status}") from exc
+        except (HTTPError, OSError) as exc:
+            raise KubeActionError(f"creating RoleBinding {meta.get('name')} failed: {exc!r}") from exc
+        return True
+
+    def delete_role_bindings(self, namespace: str, label_selector: str) -> None:
+        """Delete every RoleBinding in ``namespace`` that matches ``label_selector``."""
+        try:
+            self._rbac.delete_collection_namespaced_role_binding(
+                namespace, label_selector=label_selector, _request_timeout=5
+            )
+        except ApiException as exc:
+            raise KubeActionError(f"deleting RoleBindings {label_selector} failed: {exc.status}") from exc
+        except (HTTPError, OSError) as exc:
+            raise KubeActionError(f"deleting RoleBindings {label_selector} failed: {exc!r}") from exc

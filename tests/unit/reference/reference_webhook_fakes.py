@@ -31,14 +31,28 @@ class FakeVerifier:
 
 
 class FakeCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, fail: Exception | None = None) -> None:
         self.orphaned: list[tuple[str, str]] = []
+        self.role_bindings: list[dict[str, Any]] = []
+        self.swept: list[tuple[str, str]] = []
+        self.fail = fail  # raised by the RoleBinding calls
 
     def orphan(self, obj: Mapping[str, Any]) -> None:
         self.orphaned.append((obj["kind"], obj["metadata"]["name"]))
 
     def namespace_uid(self, name: str) -> str | None:
         return f"uid-of-{name}"
+
+    def create_role_binding(self, binding: Mapping[str, Any]) -> bool:
+        if self.fail is not None:
+            raise self.fail
+        self.role_bindings.append(copy.deepcopy(dict(binding)))
+        return len(self.role_bindings) == 1
+
+    def delete_role_bindings(self, namespace: str, label_selector: str) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.swept.append((namespace, label_selector))
 
 
 def parent(

@@ -8,7 +8,7 @@ Coverage matrix (component → defect → the one observable change; everything 
 | webhook      | iso1-nodeport-service               | runtime Service type NodePort                           |
 |              | iso2-external-ip                    | Service stays ClusterIP, gains externalIPs [node IP]   |
 |              | iso3-missing-user-label             | no crawbl.ai/user label on children/pod                 |
-|              | iso7-automount-token                | token automounted                                       |
+|              | iso7-automount-token                | token automounted; observed SA bound to overreach Role  |
 |              | msg5-verified-too-early             | Verified without a challenge                            |
 |              | msg6-history-on-emptydir            | data volume is emptyDir                                 |
 |              | lif2-no-self-heal                   | missing child not desired once provisioned              |
@@ -31,14 +31,17 @@ import anyio
 import pytest
 from kubernetes.client.exceptions import ApiException
 from reference_fakes import SERVICE_TOKEN, TOKEN_KEY, OrchestratorHarness
-from reference_webhook_fakes import FakeCluster, FakeVerifier, as_observed, keys, parent, request
+from reference_webhook_fakes import WORKSPACE, FakeCluster, FakeVerifier, as_observed, keys, parent, request
 
 from swarmconf.reference.common import defects
 from swarmconf.reference.common import labels as L
 from swarmconf.reference.common.defects import CLAUSES, ConfigMapSwitches, Defect, Switches
+from swarmconf.reference.common.names import child_names, overreach_binding
 from swarmconf.reference.common.settings import WebhookSettings
 from swarmconf.reference.common.tokens import mint_token
+from swarmconf.reference.webhook import kube as webhook_kube
 from swarmconf.reference.webhook.hooks import Hooks
+from swarmconf.reference.webhook.kube import KubeActionError
 
 REQUIRED = {
     "ISO-1",
@@ -192,6 +195,129 @@ def test_iso3_missing_user_label(webhook_settings: WebhookSettings) -> None:
 def test_iso7_automount(webhook_settings: WebhookSettings) -> None:
     _, broken = _diff(webhook_settings, Defect.ISO7_AUTOMOUNT_TOKEN)
     assert kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+
+
+OVERREACH_SELECTOR = ("userswarms", "crawbl.ai/defect=iso7-automount-token")
+
+
+def test_iso7_binds_the_overreach_role_to_the_observed_serviceaccount(webhook_settings: WebhookSettings) -> None:
+    observed = as_observed(desired(webhook_settings, Defect.ISO7_AUTOMOUNT_TOKEN))
+    cluster = FakeCluster()
+    response = run(webhook_settings, Defect.ISO7_AUTOMOUNT_TOKEN, request(parent(), observed), cluster=cluster)
+    account = child_names(WORKSPACE).serviceaccount
+    [binding] = cluster.role_bindings
+    assert binding["kind"] == "RoleBinding" and binding["apiVersion"] == "rbac.authorization.k8s.io/v1"
+    assert binding["metadata"]["name"] == overreach_binding(account) == f"{account}-overreach"
+    assert binding["metadata"]["namespace"] == "userswarms"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "swarm-system-runtime-overreach",
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": "userswarms"}]
+    assert binding["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "name": account, "uid": f"uid-{account}-ServiceAccount"}
+    ]
+    labels = binding["metadata"]["labels"]
+    assert labels["crawbl.ai/defect"] == "iso7-automount-token" and labels[L.WORKSPACE] == WORKSPACE
+    assert keys(response["children"]) == keys(observed)  # the binding is no child: Metacontroller never sees it
+    assert cluster.swept == []
+
+
+def test_iso7_binding_follows_the_platform_namespace(webhook_settings: WebhookSettings) -> None:
+    settings = webhook_settings.model_copy(update={"platform_namespace": "swarm-b"})
+    cluster = FakeCluster()
+    observed = as_observed(desired(settings, None))
+    run(settings, Defect.ISO7_AUTOMOUNT_TOKEN, request(parent(), observed), cluster=cluster)
+    assert [b["roleRef"]["name"] for b in cluster.role_bindings] == ["swarm-b-runtime-overreach"]
+
+
+def test_iso7_no_binding_when_off_or_before_the_serviceaccount_exists(webhook_settings: WebhookSettings) -> None:
+    full = as_observed(desired(webhook_settings, None))
+    for defect in (None, Defect.ISO1_NODEPORT_SERVICE):
+        cluster = FakeCluster()
+        run(webhook_settings, defect, request(parent(), full), cluster=cluster)
+        assert cluster.role_bindings == [] and cluster.swept == [OVERREACH_SELECTOR]
+    without_account = [c for c in full if c["kind"] != "ServiceAccount"]
+    no_uid = [
+        {**c, "metadata": {k: v for k, v in c["metadata"].items() if k != "uid"}}
+        if c["kind"] == "ServiceAccount"
+        else c
+        for c in full
+    ]
+    for observed in ([], without_account, no_uid):
+        cluster = FakeCluster()
+        response = run(webhook_settings, Defect.ISO7_AUTOMOUNT_TOKEN, request(parent(), observed), cluster=cluster)
+        assert cluster.role_bindings == [] and cluster.swept == []
+        assert len(response["children"]) == 7
+
+
+@pytest.mark.parametrize("error", [KubeActionError("creating RoleBinding failed: 403"), KubeActionError("timeout")])
+def test_iso7_api_errors_do_not_break_sync(webhook_settings: WebhookSettings, error: Exception) -> None:
+    observed = as_observed(desired(webhook_settings, None))
+    cluster = FakeCluster(fail=error)
+    for defect in (Defect.ISO7_AUTOMOUNT_TOKEN, None):
+        response = run(webhook_settings, defect, request(parent(), observed), cluster=cluster)
+        assert len(response["children"]) == 7 and response["status"]["phase"] == "Running"
+    assert cluster.role_bindings == []
+
+
+def test_iso7_bindings_are_swept_once_after_the_defect_is_off(webhook_settings: WebhookSettings) -> None:
+    switches, cluster = defects.StaticSwitches(), FakeCluster()
+    hooks = Hooks(settings=webhook_settings, switches=switches, verifier=FakeVerifier(), cluster=cluster)
+    req = request(parent(), as_observed(desired(webhook_settings, None)))
+
+    def sync(defect: Defect | None) -> None:
+        switches.switches = Switches(defect)
+        anyio.run(hooks.sync, req)
+
+    sync(None)
+    sync(None)
+    assert cluster.swept == [OVERREACH_SELECTOR]  # once at start, not at every sync
+    sync(Defect.ISO7_AUTOMOUNT_TOKEN)
+    sync(Defect.ISO7_AUTOMOUNT_TOKEN)
+    assert len(cluster.role_bindings) == 2  # asked again at every sync (the API answers 409)
+    sync(None)
+    sync(None)
+    assert cluster.swept == [OVERREACH_SELECTOR] * 2 and len(cluster.role_bindings) == 2
+
+
+class FakeRbac:
+    def __init__(self, status: int | None) -> None:
+        self.status = status
+        self.created: list[tuple[str, dict[str, Any]]] = []
+        self.deleted: list[tuple[str, str]] = []
+
+    def create_namespaced_role_binding(self, namespace: str, body: dict[str, Any], **_: Any) -> None:
+        if self.status is not None:
+            raise ApiException(status=self.status)
+        self.created.append((namespace, body))
+
+    def delete_collection_namespaced_role_binding(self, namespace: str, *, label_selector: str, **_: Any) -> None:
+        if self.status is not None:
+            raise ApiException(status=self.status)
+        self.deleted.append((namespace, label_selector))
+
+
+def test_kube_actions_role_bindings(monkeypatch: pytest.MonkeyPatch) -> None:
+    binding = {"metadata": {"name": "b", "namespace": "userswarms"}}
+
+    def actions(status: int | None) -> tuple[webhook_kube.KubeActions, FakeRbac]:
+        rbac = FakeRbac(status)
+        monkeypatch.setattr(webhook_kube.client, "RbacAuthorizationV1Api", lambda _api: rbac)
+        return webhook_kube.KubeActions(webhook_kube.client.ApiClient()), rbac
+
+    ok, rbac = actions(None)
+    assert ok.create_role_binding(binding) is True and rbac.created == [("userswarms", binding)]
+    ok.delete_role_bindings("userswarms", "a=b")
+    assert rbac.deleted == [("userswarms", "a=b")]
+    exists, _ = actions(409)
+    assert exists.create_role_binding(binding) is False
+    forbidden, _ = actions(403)
+    with pytest.raises(KubeActionError, match="403"):
+        forbidden.create_role_binding(binding)
+    with pytest.raises(KubeActionError, match="403"):
+        forbidden.delete_role_bindings("userswarms", "a=b")
 
 
 def test_msg5_verified_without_challenge(webhook_settings: WebhookSettings) -> None:

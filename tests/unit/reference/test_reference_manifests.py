@@ -9,6 +9,7 @@ Coverage matrix:
 | controller  | parent userswarms (+ selector), all six child kinds, OnDelete PVC, no rolling, hook URLs    |
 | workloads   | imagePullPolicy Never everywhere; no hostPort/hostNetwork/NodePort/LoadBalancer/Ingress     |
 | RBAC        | no wildcard verbs/resources; orchestrator cannot list; reaper cannot create                 |
+| RBAC defect | runtime-overreach Role exists unbound; the webhook may bind exactly it (resourceNames)      |
 | 2nd install | other namespaces only by variables: no name clash with the first install except the CRD     |
 | layering    | the four services never import each other                                                   |
 """
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from swarmconf.reference import install
+from swarmconf.reference.common.names import overreach_role
 
 VARS = {"IMAGE": "swarmconf-app:test"}
 
@@ -110,6 +112,46 @@ def test_rbac_is_narrow() -> None:
     roles = {r["metadata"]["name"]: r for r in by_kind(objects, "ClusterRole")}
     assert roles["swarm-system-orchestrator"]["rules"][0]["verbs"] == ["get", "create", "delete"]
     assert roles["swarm-system-reaper"]["rules"][0]["verbs"] == ["list", "delete"]
+
+
+READS = ["get", "list", "watch"]
+
+
+@pytest.mark.parametrize("platform_ns, runtime_ns", [("swarm-system", "userswarms"), ("swarm-b", "userswarms-b")])
+def test_overreach_role_exists_unbound_and_only_the_webhook_may_bind_it(platform_ns: str, runtime_ns: str) -> None:
+    objects = install.render_manifests({**VARS, "PLATFORM_NAMESPACE": platform_ns, "RUNTIME_NAMESPACE": runtime_ns})
+    name = overreach_role(platform_ns)
+    [role] = [r for r in by_kind(objects, "Role") if r["metadata"]["name"] == name]
+    assert role["metadata"]["namespace"] == runtime_ns
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets", "configmaps", "pods", "services", "persistentvolumeclaims"],
+            "verbs": READS,
+        },
+        {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": READS},
+    ]
+    bindings = by_kind(objects, "RoleBinding") + by_kind(objects, "ClusterRoleBinding")
+    assert not [b for b in bindings if b["roleRef"]["name"] == name]  # the correct platform grants nothing
+    binders = [
+        (r, rule)
+        for r in by_kind(objects, "Role") + by_kind(objects, "ClusterRole")
+        for rule in r["rules"]
+        if {"bind", "escalate"} & set(rule["verbs"]) or "rolebindings" in rule["resources"]
+    ]
+    assert [r["metadata"]["name"] for r, _ in binders] == [f"{platform_ns}-webhook-defects"] * 2
+    [(defects_role, _), _] = binders
+    assert defects_role["kind"] == "Role" and defects_role["metadata"]["namespace"] == runtime_ns
+    rules = {tuple(rule["resources"]): rule for _, rule in binders}
+    assert rules[("roles",)] == {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["roles"],
+        "resourceNames": [name],
+        "verbs": ["bind"],
+    }
+    assert rules[("rolebindings",)]["verbs"] == ["create", "deletecollection"]
+    [webhook_binding] = [b for b in bindings if b["roleRef"]["name"] == f"{platform_ns}-webhook-defects"]
+    assert webhook_binding["subjects"] == [{"kind": "ServiceAccount", "name": "webhook", "namespace": platform_ns}]
 
 
 def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
