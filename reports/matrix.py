@@ -133,22 +133,22 @@ class Row:
 def clause_results(summary: Mapping[str, Any]) -> dict[str, ClauseResult]:
     """The clauses a run's ``summary.json`` has a verdict for (``not-run`` ones left out)."""
     names: dict[str, list[str]] = {}
-    messages: dict[str, str] = {}
     for entry in summary.get("clauses", []):
         for t in entry.get("tests", []):
             names.setdefault(t["nodeid"], []).append(entry["id"])
-            messages[t["nodeid"]] = t.get("message", "")
     out = {}
     for entry in summary.get("clauses", []):
         if entry.get("verdict") == "not-run":
             continue
+        # A test's status and message are per clause: a failure blamed on another clause shows here as
+        # "not-reached" or "passed" with a message of its own (see swarmconf.reports.attribution).
         tests = {t["nodeid"]: t["status"] for t in entry.get("tests", [])}
         out[entry["id"]] = ClauseResult(
             entry["id"],
             entry["verdict"],
             tests,
             {n: tuple(names.get(n, ())) for n in tests},
-            {n: messages.get(n, "") for n in tests},
+            {t["nodeid"]: t.get("message", "") for t in entry.get("tests", [])},
         )
     return out
 

@@ -72,6 +72,19 @@ def test_expected_clause_that_fails_is_caught_and_one_that_passes_is_missed() ->
     assert cell_of(RPR1, passing, "RPR-1") is Cell.MISSED
 
 
+def test_a_failure_blamed_on_the_expected_clause_is_caught_by_its_own_message() -> None:
+    """The test also names DEL-5, where it shows as not reached with a message of its own: the DEL-4 cell must
+    judge the DEL-4 failure's message (an assertion), not that one."""
+    record = TestRecord(
+        "t::del4", ("DEL-4", "DEL-5"), S.FAILED, message="swarmconf.waits.WaitTimeout: orphan left", blamed=("DEL-4",)
+    )
+    selection = Selection(collected={"t::del4": ("DEL-4", "DEL-5")}, narrowed=True)
+    data = summary.as_dict(judge([record], selection, level=Level.BASELINE), run_id="inner")
+    results = clause_results(data)
+    assert "DEL-5" not in results, "not reached: no verdict"
+    assert judge_cell(exp("del4", {"DEL-4"}), results["DEL-4"]).cell is Cell.CAUGHT
+
+
 def test_expected_clause_with_an_infrastructure_error_or_a_skip_has_no_verdict() -> None:
     assert cell_of(RPR1, make_summary(("t::a", ("RPR-1",), S.INFRA)), "RPR-1") is Cell.NO_VERDICT
     not_enf = make_summary(("t::a", ("RPR-1",), S.NOT_ENFORCEABLE))
