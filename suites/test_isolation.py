@@ -23,7 +23,7 @@ from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import Profile, Route, dig
 from swarmconf.fixtures.rawhttp import raw_request
 from swarmconf.fixtures.tenants import Authority, Tenant, Workspace
-from swarmconf.kube import Kube, KubeError
+from swarmconf.kube import KindNotServed, Kube, KubeError
 from swarmconf.reports.outcomes import not_enforceable
 from swarmconf.waits import ConsistencyViolation, WaitTimeout, wait_for
 
@@ -127,7 +127,7 @@ def _gateway_routes(kube: Kube, kind: str) -> list[dict[str, Any]]:
     for version in ("v1", "v1beta1", "v1alpha2"):
         try:
             return kube.list(f"gateway.networking.k8s.io/{version}", kind)
-        except KubeError:
+        except KindNotServed:
             continue
     return []  # the cluster does not serve this route kind at all: no such route can exist
 

@@ -3,8 +3,17 @@
 :func:`connect` builds API clients from a kubeconfig file and optional context; :class:`Kube` holds them
 and offers the few generic operations everything else builds on: apply manifests (server-side apply),
 create, patch, delete, get, list, patch labels, pod logs; and the streaming calls (exec in a pod, a GET
-through the API server's service proxy). Errors from the kubernetes client are translated once into
-:class:`KubeError`.
+through the API server's service proxy). Errors from the kubernetes client and its transport are translated
+once, here, into this tree (the original stays the ``__cause__``)::
+
+    KubeError               the API server refused or failed the call; ``status`` is its HTTP status
+     ├── KubeconfigError    the kubeconfig is missing, unreadable or has no such context
+     ├── KindNotServed      the cluster does not serve that kind (discovery has no such resource)
+     └── KubeUnreachable    no answer at all: refused, reset, TLS cut short, retries exhausted
+                            (``infrastructure``: the reports count it against the instrument)
+
+``KubeUnreachable`` is a ``KubeError`` on purpose: a wait that lists ``KubeError`` as transient rides out a
+connection blip the same way it rides out a 5xx.
 
 Streaming calls of the kubernetes client swap the ``ApiClient``'s request function while they connect, so
 each one here gets its own ``ApiClient`` (sharing the configuration) and never disturbs concurrent calls.
@@ -12,11 +21,14 @@ each one here gets its own ``ApiClient`` (sharing the configuration) and never d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import http.client
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import urllib3.exceptions
 import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
@@ -43,6 +55,33 @@ class KubeError(RuntimeError):
 
 class KubeconfigError(KubeError):
     """The kubeconfig is missing, unreadable or has no such context."""
+
+
+class KindNotServed(KubeError):
+    """The cluster does not serve this kind in this apiVersion (its CRD is not installed, or the API is off)."""
+
+
+class KubeUnreachable(KubeError):
+    """The API server could not be reached: no HTTP answer came back (``status`` 0).
+
+    An instrument failure, not a contract verdict: ``infrastructure`` tells the reports so.
+    """
+
+    infrastructure = True
+
+    def __init__(self, message: str, server: str = ""):
+        super().__init__(message, 0)
+        self.server = server
+
+    @classmethod
+    def of(cls, server: str, what: str, cause: BaseException) -> KubeUnreachable:
+        """The error for ``what`` (``get Pod/x``...) failing with ``cause`` on its way to ``server``."""
+        return cls(f"the API server at {server} could not be reached ({what}): {type(cause).__name__}: {cause}", server)
+
+
+#: What the kubernetes client lets through when no answer comes back: urllib3's errors (retries exhausted,
+#: connection aborted), and socket/TLS errors (refused, reset, SSL EOF) raised past it.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -82,12 +121,34 @@ class Kube:
     def dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api_client)
 
-    def resource(self, api_version: str, kind: str) -> Any:
-        """The dynamic resource for ``apiVersion``/``kind``; raises KubeError if the API lacks it."""
+    @property
+    def server(self) -> str:
+        """The API server's URL, as the kubeconfig gives it."""
+        return str(self.api_client.configuration.host)
+
+    @contextmanager
+    def _reaching(self, what: str) -> Iterator[None]:
+        """Translate a transport failure inside the block (discovery included) into :class:`KubeUnreachable`."""
         try:
-            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            yield
+        except TRANSPORT_ERRORS as exc:
+            raise KubeUnreachable.of(self.server, what, exc) from exc
+        except ApiException as exc:
+            # The client turns a TLS failure into an ApiException with no status: that is no answer either.
+            cause = None if exc.status else _transport_cause(exc)
+            if cause is None:
+                raise
+            raise KubeUnreachable.of(self.server, what, cause) from exc
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        """The dynamic resource for ``apiVersion``/``kind``; raises :class:`KindNotServed` if the API lacks it."""
+        try:
+            with self._reaching(f"discover {kind} in {api_version}"):
+                return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError as exc:
-            raise KubeError(f"the cluster does not serve {kind} in {api_version}") from exc
+            raise KindNotServed(f"the cluster does not serve {kind} in {api_version}") from exc
+        except ApiException as exc:
+            raise KubeError(f"discover {kind} in {api_version}: {exc.reason}", exc.status or 0) from exc
 
     def apply(self, manifests: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Server-side apply each manifest (in order); return the applied objects."""
@@ -96,13 +157,14 @@ class Kube:
             res = self.resource(obj["apiVersion"], obj["kind"])
             meta = obj["metadata"]
             try:
-                out = res.server_side_apply(
-                    body=obj,
-                    name=meta["name"],
-                    namespace=meta.get("namespace"),
-                    field_manager=FIELD_MANAGER,
-                    force_conflicts=True,
-                )
+                with self._reaching(f"apply {obj['kind']}/{meta['name']}"):
+                    out = res.server_side_apply(
+                        body=obj,
+                        name=meta["name"],
+                        namespace=meta.get("namespace"),
+                        field_manager=FIELD_MANAGER,
+                        force_conflicts=True,
+                    )
             except ApiException as exc:
                 raise KubeError(f"apply {obj['kind']}/{meta['name']}: {exc.reason}: {exc.body}", exc.status) from exc
             applied.append(out.to_dict())
@@ -112,10 +174,11 @@ class Kube:
         """Create one object (it must not exist yet); return it as the API server stored it."""
         res = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
+        name = meta.get("name") or meta.get("generateName")
         try:
-            return res.create(body=obj, namespace=meta.get("namespace")).to_dict()
+            with self._reaching(f"create {obj['kind']}/{name}"):
+                return res.create(body=obj, namespace=meta.get("namespace")).to_dict()
         except ApiException as exc:
-            name = meta.get("name") or meta.get("generateName")
             raise KubeError(f"create {obj['kind']}/{name}: {exc.reason}: {exc.body}", exc.status) from exc
 
     def patch(
@@ -131,7 +194,8 @@ class Kube:
         """Patch one object; ``patch_type`` is ``merge``, ``json`` (RFC 6902) or ``strategic``."""
         res = self.resource(api_version, kind)
         try:
-            out = res.patch(body=body, name=name, namespace=namespace, content_type=PATCH_TYPES[patch_type])
+            with self._reaching(f"patch {kind}/{name}"):
+                out = res.patch(body=body, name=name, namespace=namespace, content_type=PATCH_TYPES[patch_type])
         except ApiException as exc:
             raise KubeError(f"patch {kind}/{name}: {exc.reason}: {exc.body}", exc.status) from exc
         return out.to_dict()
@@ -142,7 +206,8 @@ class Kube:
         if since_seconds is not None:
             kwargs["since_seconds"] = since_seconds
         try:
-            return str(self.core.read_namespaced_pod_log(pod, namespace, **kwargs))
+            with self._reaching(f"logs of pod {namespace}/{pod}"):
+                return str(self.core.read_namespaced_pod_log(pod, namespace, **kwargs))
         except ApiException as exc:
             if exc.status == 400 and "ContainerCreating" in str(exc.body):
                 return ""
@@ -160,7 +225,8 @@ class Kube:
         if dry_run:
             body["dryRun"] = ["All"]
         try:
-            res.delete(name=name, namespace=namespace, body=body)
+            with self._reaching(f"delete {kind}/{name}"):
+                res.delete(name=name, namespace=namespace, body=body)
         except (NotFoundError, ApiException) as exc:
             if getattr(exc, "status", None) == 404:
                 return False
@@ -171,7 +237,8 @@ class Kube:
         """Get one object as a dict, or None when it does not exist."""
         res = self.resource(api_version, kind)
         try:
-            return res.get(name=name, namespace=namespace).to_dict()
+            with self._reaching(f"get {kind}/{name}"):
+                return res.get(name=name, namespace=namespace).to_dict()
         except (NotFoundError, ApiException) as exc:
             if getattr(exc, "status", None) == 404:
                 return None
@@ -183,7 +250,8 @@ class Kube:
         """List objects as dicts."""
         res = self.resource(api_version, kind)
         try:
-            out = res.get(namespace=namespace, label_selector=label_selector)
+            with self._reaching(f"list {kind}"):
+                out = res.get(namespace=namespace, label_selector=label_selector)
         except ApiException as exc:
             raise KubeError(f"list {kind}: {exc.reason}", exc.status) from exc
         return [item.to_dict() for item in out.items]
@@ -195,7 +263,8 @@ class Kube:
         res = self.resource(api_version, kind)
         body = {"metadata": {"labels": labels}}
         try:
-            res.patch(name=name, namespace=namespace, body=body, content_type="application/merge-patch+json")
+            with self._reaching(f"label {kind}/{name}"):
+                res.patch(name=name, namespace=namespace, body=body, content_type="application/merge-patch+json")
         except ApiException as exc:
             raise KubeError(f"label {kind}/{name}: {exc.reason}", exc.status) from exc
 
@@ -207,18 +276,19 @@ class Kube:
     ) -> ExecResult:
         """Run ``command`` in a pod's container and wait (at most ``timeout`` s) for it to finish."""
         try:
-            resp = stream(
-                self._stream_core().connect_get_namespaced_pod_exec,
-                pod,
-                namespace,
-                command=[*command],
-                container=container,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-            )
+            with self._reaching(f"exec in pod {namespace}/{pod}"):
+                resp = stream(
+                    self._stream_core().connect_get_namespaced_pod_exec,
+                    pod,
+                    namespace,
+                    command=[*command],
+                    container=container,
+                    stderr=True,
+                    stdin=False,
+                    stdout=True,
+                    tty=False,
+                    _preload_content=False,
+                )
         except ApiException as exc:
             raise KubeError(f"exec in pod {namespace}/{pod}: {exc.reason}: {exc.body}", exc.status) from exc
         try:
@@ -237,16 +307,30 @@ class Kube:
     def service_proxy_get(self, namespace: str, service: str, port: int | str, path: str) -> tuple[int, str]:
         """GET ``path`` on a Service through the API server's service proxy; returns (status, body)."""
         core = client.CoreV1Api(self.api_client)
+        what = f"service proxy GET {namespace}/{service}:{port}{path}"
         try:
-            resp = core.connect_get_namespaced_service_proxy_with_path(
-                f"{service}:{port}", namespace, path.lstrip("/"), _preload_content=False
-            )
+            with self._reaching(what):
+                resp = core.connect_get_namespaced_service_proxy_with_path(
+                    f"{service}:{port}", namespace, path.lstrip("/"), _preload_content=False
+                )
+                response: Any = resp  # a urllib3 response, typed loosely by the client
+                return int(response.status), response.data.decode()
         except ApiException as exc:
             if exc.status:  # an HTTP answer (from the Service or from the proxy): the caller judges it
                 return exc.status, exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body or "")
-            raise KubeError(f"service proxy GET {namespace}/{service}:{port}{path}: {exc.reason}", exc.status) from exc
-        response: Any = resp  # a urllib3 response, typed loosely by the client
-        return int(response.status), response.data.decode()
+            raise KubeError(f"{what}: {exc.reason}", exc.status) from exc
+
+
+def _transport_cause(exc: BaseException) -> BaseException | None:
+    """The transport error ``exc`` was raised from (directly or further down the chain), if any."""
+    seen: set[int] = set()
+    link = exc.__cause__ or exc.__context__
+    while link is not None and id(link) not in seen:
+        if isinstance(link, TRANSPORT_ERRORS):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def connect(kubeconfig: Path | str | None = None, context: str | None = None) -> Kube:
