@@ -17,6 +17,7 @@ kind           meaning
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,17 @@ class TestHistory:
     """Run ID → status."""
     messages: dict[str, str] = field(default_factory=dict)
     """Run ID → message, for the runs where it did not pass."""
-    durations: list[float] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Run ID → the test's time (setup, call and teardown)."""
+
+    @property
+    def area(self) -> str:
+        """The contract area: the suite module's name (one module per area), ``test_`` dropped."""
+        return area_of(self.nodeid)
+
+    @property
+    def mean_seconds(self) -> float | None:
+        return sum(self.seconds.values()) / len(self.seconds) if self.seconds else None
 
     @property
     def counts(self) -> Counter[str]:
@@ -94,7 +105,7 @@ def aggregate(runs: Sequence[RunOutcome]) -> Stability:
                 if run_id in hist.outcomes:
                     continue
                 hist.outcomes[run_id] = t["status"]
-                hist.durations.append(float(t.get("duration", 0.0)))
+                hist.seconds[run_id] = float(t.get("duration", 0.0))
                 if t["status"] != "passed":
                     hist.messages[run_id] = t.get("message", "")
     meta = [
@@ -126,11 +137,50 @@ def as_dict(stab: Stability) -> dict[str, Any]:
                 "counts": {s: t.counts[s] for s in STATUSES if t.counts[s]},
                 "outcomes": t.outcomes,
                 "messages": t.messages,
-                "mean_seconds": round(sum(t.durations) / len(t.durations), 1) if t.durations else None,
+                "mean_seconds": None if t.mean_seconds is None else round(t.mean_seconds, 1),
             }
             for t in stab.tests
         ],
+        "areas": [
+            {"area": a.area, "tests": a.tests, "seconds": {rid: round(v, 1) for rid, v in a.seconds.items()}}
+            for a in area_times(stab)
+        ],
     }
+
+
+def area_of(nodeid: str) -> str:
+    """``suites/test_deletion.py::test_x`` → ``deletion``."""
+    return Path(nodeid.split("::")[0]).stem.removeprefix("test_")
+
+
+@dataclass(frozen=True)
+class AreaTime:
+    """One contract area's time in each run: the sum of its tests' times."""
+
+    area: str
+    tests: int
+    seconds: dict[str, float]
+    """Run ID → seconds."""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds.values()) if self.seconds else 0.0
+
+
+def area_times(stab: Stability) -> list[AreaTime]:
+    """Per area (suite module), its tests' summed time in each run, slowest area first."""
+    by_area: dict[str, list[TestHistory]] = {}
+    for t in stab.tests:
+        by_area.setdefault(t.area, []).append(t)
+    times = [
+        AreaTime(
+            area,
+            len(tests),
+            {r["run_id"]: sum(t.seconds.get(r["run_id"], 0.0) for t in tests) for r in stab.runs},
+        )
+        for area, tests in by_area.items()
+    ]
+    return sorted(times, key=lambda a: -a.median)
 
 
 def markdown(stab: Stability) -> str:
@@ -157,11 +207,25 @@ def markdown(stab: Stability) -> str:
     ]
     for t in stab.tests:
         c = t.counts
-        mean = sum(t.durations) / len(t.durations) if t.durations else 0.0
         lines.append(
             f"| `{t.nodeid}` | {', '.join(t.clauses)} | {t.kind} | {c['passed']} | {c['failed']} | {c['error']} "
-            f"| {c['skipped']} | {c['not-enforceable']} | {c['not-reached']} | {mean:.0f} |"
+            f"| {c['skipped']} | {c['not-enforceable']} | {c['not-reached']} | {t.mean_seconds or 0.0:.0f} |"
         )
+    lines += [
+        "",
+        "## Time per area",
+        "",
+        "Each area's tests' time summed (setup, call and teardown), per run. Under pytest-xdist, tests of "
+        "different areas overlap, so the areas add up to more than the wall time.",
+        "",
+        "| area | tests | median s | min s | max s |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {a.area} | {a.tests} | {a.median:.0f} | {min(a.seconds.values(), default=0):.0f} "
+            f"| {max(a.seconds.values(), default=0):.0f} |"
+            for a in area_times(stab)
+        ),
+    ]
     bad = [t for t in stab.tests if t.messages and t.kind != "stable"]
     if bad:
         lines += ["", "## Failures, run by run", ""]

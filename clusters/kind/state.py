@@ -77,6 +77,18 @@ class ClusterState:
         return cls(name, run_id, pid, process_start(pid), keep, time.time(), node_image)
 
 
+def recorded_clusters() -> list[str]:
+    """Names of the clusters we have a state file for, whether or not Docker is running now.
+
+    A kept cluster survives a stopped Docker daemon; its state file is how a caller that finds no daemon
+    still knows the cluster exists and is not its own (``.ci/run`` deletes only what its run made).
+    """
+    root = cache_root() / "clusters"
+    if not root.is_dir():
+        return []
+    return sorted(path.parent.name for path in root.glob(f"{PREFIX}*/state.json"))
+
+
 def is_ours(name: str) -> bool:
     """Whether a kind cluster name is one of ours."""
     return name.startswith(PREFIX)

@@ -12,7 +12,7 @@ from rich.console import Console
 from swarmconf.clusters.engine.daemon import DockerEngine, DockerUnavailable, daemon_answers, recorded_pid, stop_engine
 from swarmconf.clusters.kind import lifecycle
 from swarmconf.clusters.kind.config import PortInUse
-from swarmconf.clusters.kind.state import ClusterState, is_ours
+from swarmconf.clusters.kind.state import ClusterState, is_ours, recorded_clusters
 from swarmconf.clusters.offline.build import BuildError, ensure_offline_build
 from swarmconf.clusters.proc import CommandError
 from swarmconf.clusters.provider import acquire_cluster, sweep
@@ -113,15 +113,19 @@ def cluster_status(kind: Path) -> list[dict[str, Any]]:
 
 
 def handle_status(args: argparse.Namespace) -> int:
-    """Print our clusters (a table, or JSON)."""
+    """Print our clusters (a table, or JSON).
+
+    ``recorded`` lists the clusters with a state file: with no Docker daemon running, ``clusters`` is empty
+    but those clusters still exist and come back with the daemon.
+    """
     console = Console()
-    if not daemon_answers():
-        rows: list[dict[str, Any]] = []
-    else:
-        rows = cluster_status(_kind_binary())
+    docker = daemon_answers()
+    rows: list[dict[str, Any]] = cluster_status(_kind_binary()) if docker else []
     if args.json:
-        print(json.dumps({"docker": daemon_answers(), "clusters": rows}, indent=2))
+        print(json.dumps({"docker": docker, "clusters": rows, "recorded": recorded_clusters()}, indent=2))
         return 0
+    if not docker:
+        console.print("no Docker daemon answers")
     if not rows:
         console.print("no swarmconf clusters")
     for row in rows:

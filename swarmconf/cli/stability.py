@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 from swarmconf.cli import EXIT_INFRA
+from swarmconf.cli.run import worker_args, workers_option
 from swarmconf.cli.selftest import add_target_options, cluster_choice, runner_for, say
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "how often it failed and why.",
     )
     parser.add_argument("-n", "--runs", type=int, default=3, help="number of full runs (default: 3)")
+    parser.add_argument(
+        "--workers",
+        type=workers_option,
+        default=None,
+        help="pytest-xdist workers of each run, as for `swarmconf run` (default auto: what `swarmconf run` uses)",
+    )
     add_target_options(parser, default_dir=STABILITY_DIR)
     parser.set_defaults(handler=handle)
 
@@ -54,6 +61,8 @@ def handle(args: argparse.Namespace) -> int:
     results: list[stability.RunOutcome] = []
     interrupted = False
     try:
+        # Each run is what `swarmconf run` would run: the same workers.
+        args.pytest_args = [*(args.pytest_args or []), *worker_args(args.workers, list(args.pytest_args or []))]
         with prepared(cluster_choice(args), [profile], run_id=run.run_id, log=say) as prep:
             runner = runner_for(args, prep.handle)
             for i in range(args.runs):

@@ -7,6 +7,7 @@ owner, kept, no state, not ours), the capability shim's spec rewriting, and Dock
 
 from __future__ import annotations
 
+import argparse
 import importlib.machinery
 import importlib.util
 import json
@@ -80,6 +81,21 @@ def test_leftovers_are_dead_unkept_or_stateless(tmp_path: Path, monkeypatch: pyt
     names = ["swarmconf-alive", "swarmconf-dead", "swarmconf-kept", "swarmconf-nostate", "someone-elses"]
     assert state.kind_clusters_dead(names) == ["swarmconf-dead", "swarmconf-nostate"]
     assert state.kind_clusters_dead(names, everything=True) == names[:4]
+
+
+def test_status_lists_recorded_clusters_when_no_daemon_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With Docker stopped, kind sees no cluster, but a kept one still exists: `.ci/run` must not delete it."""
+    from swarmconf.cli import cluster as cli
+
+    monkeypatch.setenv("SWARMCONF_CACHE", str(tmp_path))
+    monkeypatch.setattr(cli, "daemon_answers", lambda: False)
+    state.ClusterState("swarmconf-kept", "kept", 2**22 + 1, "0", True, 0.0, "n").save()
+    (tmp_path / "clusters" / "swarmconf-nostate").mkdir()  # a folder without a state file is not a cluster
+    assert cli.handle_status(argparse.Namespace(json=True)) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status == {"docker": False, "clusters": [], "recorded": ["swarmconf-kept"]}
 
 
 def _load_capfix():  # the shim is a script, not a module

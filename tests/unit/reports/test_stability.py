@@ -72,3 +72,33 @@ def test_files(tmp_path: Path) -> None:
     md = (tmp_path / "stability.md").read_text()
     assert "| `t::b` | ISO-1 | flaky | 1 | 1 | 0 |" in md
     assert "- `r1` failed: b failed" in md
+
+
+def test_time_per_area_sums_each_areas_tests_per_run() -> None:
+    def timed(run_id: str, **seconds: float) -> RunOutcome:
+        records = [
+            TestRecord(f"suites/test_{n.split('_')[0]}.py::{n}", ("ISO-1",), S.PASSED, duration=v)
+            for n, v in seconds.items()
+        ]
+        data = summary.as_dict(
+            judge(records, Selection(collected={r.nodeid: r.clauses for r in records}), level=Level.BASELINE),
+            run_id=run_id,
+        )
+        return RunOutcome(run_id, data, int(data["exit_code"]), 100.0)
+
+    stab = stability.aggregate(
+        [
+            timed("r1", isolation_a=10.0, isolation_b=5.0, deletion_a=40.0),
+            timed("r2", isolation_a=12.0, isolation_b=6.0, deletion_a=50.0),
+            timed("r3", isolation_a=11.0, isolation_b=5.0, deletion_a=60.0),
+        ]
+    )
+    areas = stability.area_times(stab)
+    assert [(a.area, a.tests, a.seconds) for a in areas] == [
+        ("deletion", 1, {"r1": 40.0, "r2": 50.0, "r3": 60.0}),
+        ("isolation", 2, {"r1": 15.0, "r2": 18.0, "r3": 16.0}),
+    ]
+    assert [a.median for a in areas] == [50.0, 16.0]
+    text = stability.markdown(stab)
+    assert "| deletion | 1 | 50 | 40 | 60 |" in text and "| isolation | 2 | 16 | 15 | 18 |" in text
+    assert stability.as_dict(stab)["areas"][0] == {"area": "deletion", "tests": 1, "seconds": areas[0].seconds}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from swarmconf.cli import run as run_cli
 from swarmconf.cli.run import SUITES, pytest_command
 from swarmconf.contract import Level
 from swarmconf.reports import allure_html, manifest, rundir, toolchain
@@ -111,7 +112,7 @@ def test_allure_cli_at_another_version_is_not_accepted(tmp_path):
 
 
 def _args(*extra: str, **kw) -> argparse.Namespace:
-    base = {"profile": None, "cluster": None, "kubeconfig": None, "context": None, "level": None}
+    base = {"profile": None, "cluster": None, "kubeconfig": None, "context": None, "level": None, "workers": 0}
     return argparse.Namespace(reports_dir=Path("/r"), pytest_args=list(extra), **(base | kw))
 
 
@@ -123,3 +124,32 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
     test_file.write_text("")
     narrowed = pytest_command(_args("--", str(test_file), "-k", "iso"), "rid")
     assert str(SUITES) not in narrowed and narrowed[-3:] == [str(test_file), "-k", "iso"]
+
+
+@pytest.mark.parametrize(
+    ("workers", "cpus", "extra", "expected"),
+    [
+        (None, 2, [], ["-n", "2"]),  # auto on 2 cores: the measured faster default
+        (None, 8, [], ["-n", "2"]),  # more workers are not measured: auto stays at 2
+        (None, 1, [], []),  # one core: serial
+        (0, 2, [], []),
+        (1, 2, [], []),  # one worker is serial with extra processes: run serially instead
+        (3, 2, [], ["-n", "3"]),
+        (None, 2, ["-n", "4"], []),  # pytest arguments that choose win (their own -n stays)
+        (None, 2, ["-n4"], []),
+        (None, 2, ["--numprocesses=3"], []),
+        (None, 2, ["-p", "no:xdist"], []),
+        (None, 2, ["--pdb"], []),  # pdb does not work under xdist
+    ],
+)
+def test_workers_default_to_two_where_measured_faster(workers, cpus, extra, expected, monkeypatch):
+    monkeypatch.setattr(run_cli.os, "cpu_count", lambda: cpus)
+    cmd = pytest_command(_args("--", *extra, workers=workers), "rid")
+    assert cmd[cmd.index("rid") + 1 : cmd.index(str(SUITES))] == expected  # what swarmconf adds
+
+
+def test_workers_option_rejects_what_is_not_a_count():
+    assert run_cli.workers_option("auto") is None and run_cli.workers_option("0") == 0
+    for bad in ("two", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            run_cli.workers_option(bad)
