@@ -22,7 +22,7 @@ from swarmconf.fixtures import deletion, faults
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.deletion import Prepared
 from swarmconf.fixtures.marks import checks, proves
-from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.platform import Platform, TrafficMark
 from swarmconf.fixtures.profiles import Profile, WorkloadRef
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
@@ -51,7 +51,7 @@ def test_deletion_runs_its_four_steps_in_order(
     terminating), and the UserSwarm keeps its finalizer for as long as that child is there.
     """
     budgets = profile.budgets
-    before = len(platform.runtime_requests(target.workspace.swarm_name))
+    before = platform.traffic_mark(target.workspace.swarm_name)
     hold = next(iter(target.snap.of_kind("ConfigMap", "ServiceAccount", "Secret")))
     with contextlib.ExitStack() as stack:
         stack.enter_context(faults.cronjob_suspended(kube, reaper(profile)))
@@ -59,8 +59,8 @@ def test_deletion_runs_its_four_steps_in_order(
             with checks("DEL-1", "1. the user deletes the workspace through the API"):
                 deletion.delete_through_api(target)
                 consistently(
-                    lambda: _after_delete(platform, target),
-                    holds=lambda seen: set(seen["codes"].values()) == {404} and seen["runtime"] == before,
+                    lambda: _after_delete(platform, target, before),
+                    holds=lambda seen: set(seen["codes"].values()) == {404} and seen["runtime"] == [],
                     description="the deleted workspace answers 404 to every call and its runtime receives nothing",
                     duration=budgets.negative,
                 )
@@ -95,7 +95,7 @@ def _terminating(kube: Kube, ref: faults.ObjectRef) -> bool:
     return bool(obj and obj["metadata"].get("deletionTimestamp"))
 
 
-def _after_delete(platform: Platform, target: Prepared) -> dict[str, Any]:
+def _after_delete(platform: Platform, target: Prepared, mark: TrafficMark) -> dict[str, Any]:
     tenant, workspace_id, conversation = target.tenant, target.workspace.id, target.conversation
     codes = {
         "get": tenant.get_workspace(workspace_id).status_code,
@@ -103,7 +103,7 @@ def _after_delete(platform: Platform, target: Prepared) -> dict[str, Any]:
         "message": tenant.send_message(workspace_id, conversation, "after delete").status_code,
         "history": tenant.history(workspace_id, conversation).status_code,
     }
-    return {"codes": codes, "runtime": len(platform.runtime_requests(target.workspace.swarm_name))}
+    return {"codes": codes, "runtime": platform.traffic_since(target.workspace.swarm_name, mark)}
 
 
 @proves("DEL-4", "DEL-5")

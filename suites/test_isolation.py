@@ -183,29 +183,59 @@ def test_runtime_services_are_private(
         if p.get("nodePort")
         for node in nodes
     ]
+    # An externalIP is probed only where it is a node's own address: any other one already fails the check
+    # above, and a packet for it could leave this machine.
     node_ports += [
         (ip, p["port"])
         for s in services
         for ip in s["spec"].get("externalIPs") or []
+        if ip in nodes
         for p in s["spec"].get("ports") or []
     ]
-    docker_network = "kind" if _is_kind(kube) else None
+    docker_network = _kind_docker_network(kube)
+    if docker_network is None:
+        assert not not_private, f"runtime Services that are not private: {not_private}"
+        not_enforceable(
+            "the Services are private, but no connection attempt can be made from next to a node: this "
+            "cluster's nodes are not kind containers on this machine (no network namespace can stand beside them)"
+        )
+    # Controls: the node itself must answer from the neighbour namespace (a port nothing serves answers
+    # "refused"), or the failures below would only show that the namespace is cut off.
+    controls = [(node, UNSERVED_NODE_PORT) for node in nodes]
     with allure.step(f"connections from outside fail: {cluster_addrs} and node ports {node_ports}"):
         report = reachability.probe_from_outside(
-            run_id, cluster_addrs=cluster_addrs, node_ports=node_ports, docker_network=docker_network
+            run_id,
+            cluster_addrs=cluster_addrs,
+            node_ports=node_ports,
+            docker_network=docker_network,
+            controls=controls,
         )
         allure.attach(
-            json.dumps({"routes": [str(r) for r in report.routes], "attempts": report.attempts}, indent=2),
+            json.dumps(
+                {"routes": [str(r) for r in report.routes], "attempts": report.attempts, "controls": report.controls},
+                indent=2,
+            ),
             name="reachability",
             attachment_type=allure.attachment_type.JSON,
         )
     assert not not_private, f"runtime Services that are not private: {not_private}"
+    assert not report.unwired, (
+        f"the neighbour namespace gets no answer from the node, probes prove nothing: {report.unwired}"
+    )
+    assert not report.broken, f"probes failed as instruments (neither reached nor blocked): {report.broken}"
     assert not report.local_routes, f"this machine has a local route into the cluster: {report.local_routes}"
     assert not report.reached, f"reached from outside the cluster: {report.reached}"
 
 
-def _is_kind(kube: Kube) -> bool:
-    return any((n.spec.provider_id or "").startswith("kind://") for n in kube.core.list_node().items if n.spec)
+#: A node port no kind node serves: a connection to it is answered "refused" by a node that is reachable.
+UNSERVED_NODE_PORT = 1
+
+
+def _kind_docker_network(kube: Kube) -> str | None:
+    """The Docker network of this cluster's kind nodes, or None when its nodes are not kind containers here."""
+    nodes = kube.core.list_node().items
+    names = [n.metadata.name for n in nodes if n.spec and (n.spec.provider_id or "").startswith("kind://")]
+    return reachability.docker_network_of(names[0]) if names else None
 
 
 # --- ISO-3 ------------------------------------------------------------------------------------------------
@@ -520,6 +550,8 @@ def _deny_all(name: str, namespace: str, labels: dict[str, str]) -> dict[str, An
 
 
 def _reached(outcome: dict[str, Any]) -> bool:
+    """Whether a probe got through; an unclassified error is a broken probe, never "blocked"."""
+    assert outcome.get("outcome") != "error", f"the probe failed as an instrument: {outcome}"
     return outcome.get("outcome") in reachability.netprobe.REACHED
 
 
@@ -601,10 +633,10 @@ def test_pods_cannot_reach_another_runtime(
                 reached.append(outcome)
         with allure.step(f"B's runtime pod tries {url}"):
             pod_b = _runtime_pod(platform, b)["metadata"]["name"]
-            result = kube.exec(
-                pod_b, ns, ["python3", "-m", "swarmconf.fixtures.netprobe", "--timeout", "5", "url", url]
+            out = _exec_ok(
+                kube, pod_b, ns, ["python3", "-m", "swarmconf.fixtures.netprobe", "--timeout", "5", "url", url]
             )
-            outcome = json.loads(result.stdout.strip().splitlines()[-1])
+            outcome = json.loads(out.splitlines()[-1])
             outcome["from"] = f"runtime pod {ns}/{pod_b}"
             if _reached(outcome):
                 reached.append(outcome)
@@ -646,11 +678,14 @@ def test_runtime_has_least_privilege(platform: Platform, kube: Kube, verified_pa
 
     with allure.step("no service-account token in the runtime pod, or RBAC denies reading other swarms"):
         pod_name = pod["metadata"]["name"]
-        mounted = kube.exec(pod_name, ns, ["python3", "-c", f"import os; print(os.path.exists({TOKEN_PATH!r}))"])
-        if mounted.stdout.strip() == "True":
-            allowed = _allowed_reads(kube, ns, sa, profile, b)
+        mounted = _exec_ok(kube, pod_name, ns, ["python3", "-c", f"import os; print(os.path.exists({TOKEN_PATH!r}))"])
+        assert mounted in ("True", "False"), f"cannot tell whether {ns}/{pod_name} has a token mounted: {mounted!r}"
+        # The reviews run either way, so the report shows what the ServiceAccount could do with a token.
+        allowed = _allowed_reads(kube, ns, sa, profile, b)
+        allure.attach(json.dumps({"token mounted": mounted, "allowed": allowed}, indent=2), name="access reviews")
+        if mounted == "True":
             problems += [f"ServiceAccount {ns}/{sa} (token mounted) may {verb}" for verb in allowed]
-            status = kube.exec(pod_name, ns, ["python3", "-c", IN_POD_READ.format(namespace=ns)]).stdout.strip()
+            status = _exec_ok(kube, pod_name, ns, ["python3", "-c", IN_POD_READ.format(namespace=ns)])
             allure.attach(status, name="in-pod API read of Secrets")
             if status.startswith("2"):
                 problems.append(f"from inside the runtime pod, listing Secrets in {ns} succeeded ({status})")
@@ -663,6 +698,13 @@ def test_runtime_has_least_privilege(platform: Platform, kube: Kube, verified_pa
                     if any(s and s in str(value) for s in secrets_in_use):
                         problems.append(f"ConfigMap {cm['metadata']['name']} key {key} holds a credential")
     assert not problems, "\n".join(problems)
+
+
+def _exec_ok(kube: Kube, pod: str, namespace: str, command: list[str]) -> str:
+    """The stripped stdout of a command that must succeed in the pod (a failed exec proves nothing)."""
+    result = kube.exec(pod, namespace, command)
+    assert result.returncode == 0, f"exec in {namespace}/{pod} failed ({result.returncode}): {result.stderr[-500:]}"
+    return result.stdout.strip()
 
 
 def _allowed_reads(kube: Kube, ns: str, sa: str, profile: Profile, other: Workspace) -> list[str]:

@@ -156,12 +156,12 @@ def test_invalid_input_is_rejected_and_destroys_nothing(
         with allure.step(f"patch the UserSwarm with {patch}: refused or reported, and nothing destroyed"):
             original = platform.swarm_named(ws.swarm_name) or {}
             try:
-                platform.kube.patch(crd.api_version, crd.kind, ws.swarm_name, patch)
+                patched = platform.kube.patch(crd.api_version, crd.kind, ws.swarm_name, patch)
             except KubeError as exc:
                 assert 400 <= exc.status < 500 and str(exc), f"patch refused without a clear error: {exc}"
             else:
                 try:
-                    _reported_invalid(platform, ws, patch)
+                    _reported_invalid(platform, ws, patch, int(dig(patched, "metadata.generation", 0)))
                     _children_kept(platform, ws, before)
                 finally:
                     platform.kube.patch(crd.api_version, crd.kind, ws.swarm_name, _restore_patch(patch, original))
@@ -172,16 +172,40 @@ def test_invalid_input_is_rejected_and_destroys_nothing(
         assert history.status_code == 200 and marker in history.text, f"history lost: {history.text}"
 
 
-def _reported_invalid(platform: Platform, ws: Workspace, patch: dict[str, Any]) -> None:
+def _reported_invalid(platform: Platform, ws: Workspace, patch: dict[str, Any], generation: int) -> None:
+    """Wait until the status, reconciled from the invalid spec, says in words which field is wrong.
+
+    The field's name must appear in a status *value* (a message, a condition's message or reason): status
+    keys such as ``userId`` are there whatever the spec holds. Where the status carries
+    ``observedGeneration``, it must have reached the invalid spec's generation, so an explanation left
+    from before cannot count.
+    """
     leaf = _leaf_key(patch)
+
+    def explains(swarm: dict[str, Any] | None) -> bool:
+        status = dig(swarm or {}, "status", {}) or {}
+        observed = status.get("observedGeneration")
+        if observed is not None and int(observed) < generation:
+            return False
+        return any(leaf in text for text in _status_texts(status))
+
     wait_for(
         lambda: platform.swarm_named(ws.swarm_name),
-        until=lambda s: leaf in json.dumps(dig(s, "status", {})),
-        description=f"the UserSwarm status explains the invalid {leaf}",
+        until=explains,
+        description=f"the UserSwarm status (observedGeneration >= {generation}) explains the invalid {leaf}",
         timeout=platform.profile.budgets.heal,
         interval=1.0,
         transient=(KubeError,),
     )
+
+
+def _status_texts(value: Any) -> list[str]:
+    """Every string value in a status (keys left out)."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _status_texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _status_texts(item)]
+    return [value] if isinstance(value, str) else []
 
 
 def _children_kept(platform: Platform, ws: Workspace, before: dict[str, str]) -> None:

@@ -149,10 +149,20 @@ def test_nothing_flows_until_verified(
     conv = tenant.new_conversation(ws.id)
     with allure.step("right after creation: 503 while the swarm is not verified"):
         resp = tenant.send_message(ws.id, conv, _text())
-        verified_now = platform.is_verified(platform.swarm(ws.id))
-        assert verified_now or resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}"
-    with allure.step("once verified, messages flow"):
+        # Read after the answer: a swarm not verified now was not verified while the request was handled.
+        unverified_throughout = not platform.is_verified(platform.swarm(ws.id))
+        if not unverified_throughout:
+            pytest.fail(
+                f"{ws.swarm_name} was verified before its first message was answered, so this test cannot see "
+                "the gate; the Ready-but-unverified test checks it with a runtime that never verifies",
+                pytrace=False,
+            )
+        assert resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}: {resp.text}"
+    with allure.step("once verified, the runtime has received nothing of the refused message"):
         platform.wait_verified(ws.id)
+        received = platform.runtime_requests(ws.swarm_name)
+        assert received == [], f"the runtime received user traffic before it was verified: {received}"
+    with allure.step("once verified, messages flow"):
         resp = tenant.send_message(ws.id, conv, _text())
         assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
 

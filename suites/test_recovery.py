@@ -225,26 +225,32 @@ def _terminating(kube: Kube, ref: faults.ObjectRef) -> bool:
 # --- RPR-5 ------------------------------------------------------------------------------------------
 
 
-@proves("RPR-5", "DEL-5")
+@proves("RPR-5", "DEL-4", "DEL-5")
 def test_reaper_spares_live_owners_even_when_it_cannot_ask(
     kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
 ) -> None:
-    """RPR-5 (and DEL-5): with the orchestrator unreachable the reaper cannot tell who owns what, and
-    deletes nothing; with it back, a sweep still keeps every swarm whose owner exists."""
-    with faults.cronjob_suspended(kube, profile.components.reaper):
+    """RPR-5 (and DEL-4, DEL-5): with the orchestrator unreachable the reaper cannot tell who owns what, and
+    deletes nothing, not even a real orphan; with it back, a sweep reaps the orphan and still keeps every
+    swarm whose owner exists (so the first sweep's restraint was caution, not a reaper that does nothing)."""
+    body = deletion.orphan_for(platform, bystander.workspace.id, run_labels(run_id))
+    with faults.cronjob_suspended(kube, profile.components.reaper), faults.orphaned_swarm(kube, body) as created:
+        orphan = deletion.wait_provisioned(platform, created["metadata"]["name"])
         with faults.scaled_to_zero(kube, profile.components.orchestrator, timeout=profile.budgets.install):
-            with allure.step("the reaper runs while the orchestrator cannot answer"):
+            with allure.step("the reaper runs to its end while the orchestrator cannot answer"):
                 run = _run_reaper(kube, profile, run_id)
                 allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
             consistently(
-                lambda: _kept(platform, bystander.snap),
-                holds=bool,
-                description="the live owner's UserSwarm is kept",
+                lambda: {"bystander kept": _kept(platform, bystander.snap), "orphan kept": _kept(platform, orphan)},
+                holds=lambda kept: all(kept.values()),
+                description="the reaper that could not ask deleted nothing: the live owner's and the orphan's "
+                "UserSwarms are both kept",
                 duration=profile.budgets.negative,
             )
-        with allure.step("the reaper runs again with the orchestrator back"):
+        with checks("DEL-4", "the reaper runs again with the orchestrator back, and reaps the orphan"):
             run = _run_reaper(kube, profile, run_id)
+            allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
+            deletion.wait_converged(platform, orphan, timeout=profile.budgets.delete)
     with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
