@@ -11,6 +11,7 @@ the official image when it can be had and builds offline otherwise.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,10 +162,8 @@ def _reusable(kind_bin: Path, kubectl_bin: Path, node_image: str, console: Conso
 
 def _existing(kubeconfig: Path | None, context: str | None) -> ClusterHandle:
     """An existing cluster from a kubeconfig and context; checked to answer."""
-    path = Path(kubeconfig).expanduser() if kubeconfig else None
-    handle = ClusterHandle(
-        "existing", path or Path("~/.kube/config").expanduser(), context, "existing", created=False, keep=True
-    )
+    path = Path(kubeconfig).expanduser() if kubeconfig else default_kubeconfig()
+    handle = ClusterHandle("existing", path, context, "existing", created=False, keep=True)
     try:
         handle.manifest = describe(handle, {"source": "existing"})
     except kubeclient.KubeError:
@@ -174,6 +173,20 @@ def _existing(kubeconfig: Path | None, context: str | None) -> ClusterHandle:
             f"the cluster in {handle.kubeconfig} (context {context or 'current'}) does not answer: {exc}"
         ) from exc
     return handle
+
+
+def default_kubeconfig() -> Path:
+    """The kubeconfig kubectl would use: ``$KUBECONFIG`` (one file), else ``~/.kube/config``.
+
+    A ``$KUBECONFIG`` listing several files is refused: the workers and the reports need one file, and
+    guessing which one would risk testing (and injecting faults into) another cluster than meant.
+    """
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if len(paths) > 1:
+        raise kubeclient.KubeconfigError(
+            f"KUBECONFIG lists {len(paths)} files ({os.environ['KUBECONFIG']}); pass the one to use with --kubeconfig"
+        )
+    return Path(paths[0] if paths else "~/.kube/config").expanduser()
 
 
 def describe(handle: ClusterHandle, build: dict[str, Any]) -> dict[str, Any]:

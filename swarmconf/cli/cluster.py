@@ -13,7 +13,8 @@ from swarmconf.clusters.engine.daemon import DockerEngine, DockerUnavailable, da
 from swarmconf.clusters.kind import lifecycle
 from swarmconf.clusters.kind.config import PortInUse
 from swarmconf.clusters.kind.state import ClusterState, is_ours, recorded_clusters
-from swarmconf.clusters.offline.build import BuildError, ensure_offline_build
+from swarmconf.clusters.offline.build import BuildError, Plan, ensure_offline_build
+from swarmconf.clusters.offline.cache import cache_root
 from swarmconf.clusters.proc import CommandError
 from swarmconf.clusters.provider import acquire_cluster, sweep
 
@@ -63,6 +64,11 @@ def handle_up(args: argparse.Namespace) -> int:
 
 
 def _kind_binary() -> Path:
+    """The kind binary: the cached one when it was built, else the offline build's (listing or deleting
+    clusters needs only kind, so a warm cache never runs the whole build for it)."""
+    cached = Plan(cache_root()).bins["kind"]
+    if cached.is_file():
+        return cached
     return ensure_offline_build(console=Console(stderr=True, quiet=True)).kind
 
 
@@ -72,7 +78,14 @@ def handle_down(args: argparse.Namespace) -> int:
     if not daemon_answers():
         console.print("no Docker daemon answers: there are no kind clusters to delete")
         return 0
-    kind = _kind_binary()
+    try:
+        return _down(args, _kind_binary(), console)
+    except INFRA_ERRORS as exc:
+        console.print(f"[red]swarmconf cluster down: {exc}[/]")
+        return EXIT_INFRA
+
+
+def _down(args: argparse.Namespace, kind: Path, console: Console) -> int:
     if args.name:
         if not is_ours(args.name):
             console.print(f"[red]{args.name} is not a swarmconf cluster; refusing to delete it[/]")
@@ -120,7 +133,11 @@ def handle_status(args: argparse.Namespace) -> int:
     """
     console = Console()
     docker = daemon_answers()
-    rows: list[dict[str, Any]] = cluster_status(_kind_binary()) if docker else []
+    try:
+        rows: list[dict[str, Any]] = cluster_status(_kind_binary()) if docker else []
+    except INFRA_ERRORS as exc:
+        Console(stderr=True).print(f"[red]swarmconf cluster status: {exc}[/]")
+        return EXIT_INFRA
     if args.json:
         print(json.dumps({"docker": docker, "clusters": rows, "recorded": recorded_clusters()}, indent=2))
         return 0

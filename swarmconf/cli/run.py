@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--profile", help="platform profile: a bundled name or a path to a YAML file")
     run.add_argument("--cluster", help="cluster provider: kind (default) or existing")
-    run.add_argument("--kubeconfig", help="kubeconfig for --cluster existing")
+    run.add_argument(
+        "--kubeconfig", help="kubeconfig for --cluster existing (default: $KUBECONFIG, else ~/.kube/config)"
+    )
     run.add_argument("--context", help="kubeconfig context for --cluster existing")
     run.add_argument("--level", choices=("baseline", "strict"), help="which clauses gate (default baseline)")
     run.add_argument(
@@ -118,7 +120,7 @@ def run_command(args: argparse.Namespace) -> int:
     run_id = args.run_id or rundir.new_run_id()
     cmd = pytest_command(args, run_id)
     print("swarmconf run:", " ".join(cmd), flush=True)
-    code = subprocess.run(cmd, cwd=ROOT).returncode
+    code = run_pytest(cmd)
     run = rundir.RunDir(args.reports_dir.resolve(), run_id)
     if not run.summary_json.is_file():
         print(f"swarmconf run: pytest exited {code} before writing a summary (see its output above)")
@@ -126,6 +128,30 @@ def run_command(args: argparse.Namespace) -> int:
     _generate_html(run)
     _print_where(run)
     return code
+
+
+def run_pytest(cmd: list[str]) -> int:
+    """Run pytest as a child in a session of its own and return its exit code.
+
+    On Ctrl-C or SIGTERM (which :func:`swarmconf.cli.main` turns into KeyboardInterrupt) pytest gets one
+    SIGINT and up to ``TEARDOWN_GRACE`` seconds to tear down what it made (cluster, install, namespaces,
+    lease); ``subprocess.run`` would kill it a quarter of a second after the interrupt, mid-teardown. A
+    second Ctrl-C during that wait kills it at once.
+    """
+    from swarmconf.selftest.runner import TEARDOWN_GRACE, interruptible, stop
+
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, preexec_fn=interruptible)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        print(
+            f"swarmconf run: interrupted; pytest is tearing down what it made (up to {TEARDOWN_GRACE:.0f} s, "
+            "Ctrl-C again to kill it)",
+            file=sys.stderr,
+            flush=True,
+        )
+        stop(proc, grace=TEARDOWN_GRACE)
+        raise
 
 
 def report_command(args: argparse.Namespace) -> int:

@@ -90,7 +90,9 @@ def add_target_options(parser: argparse.ArgumentParser, *, default_dir: Path) ->
     """Cluster, profile and report options shared by ``selftest`` and ``stability``."""
     parser.add_argument("--profile", default="reference", help="platform profile (default: reference)")
     parser.add_argument("--cluster", choices=("kind", "existing"), default="kind", help="provider (default: kind)")
-    parser.add_argument("--kubeconfig", type=Path, help="kubeconfig for --cluster existing")
+    parser.add_argument(
+        "--kubeconfig", type=Path, help="kubeconfig for --cluster existing (default: $KUBECONFIG, else ~/.kube/config)"
+    )
     parser.add_argument("--context", help="kubeconfig context for --cluster existing")
     parser.add_argument("--image-source", choices=("auto", "offline", "online"), default="auto")
     parser.add_argument("--reuse-cluster", action="store_true", help="reuse a healthy kind cluster of an earlier run")

@@ -102,7 +102,9 @@ def _installed(
     from swarmconf.fixtures.install import install_platform
 
     start = time.monotonic()
-    platform = install_platform(kube, profile, app_image=image, image_source=choice.image_source)
+    platform = install_platform(
+        kube, profile, app_image=image, image_source=choice.image_source, remove_on_failure=not choice.keep
+    )
     seconds["install"] = seconds.get("install", 0.0) + time.monotonic() - start
     if not choice.keep:
         stack.callback(_uninstall, platform, log)
