@@ -95,13 +95,16 @@ def is_ours(name: str) -> bool:
 
 
 def kind_clusters_dead(cluster_names: list[str], *, everything: bool = False) -> list[str]:
-    """Our clusters whose owner is dead and which were not kept (or have no state at all).
+    """Our clusters whose owner is dead and which were not kept.
 
-    With ``everything``, all of our clusters, kept or not (``swarmconf cluster down --all``).
+    A cluster with no state here was made under another cache root (``SWARMCONF_CACHE``, another ``HOME``):
+    its run may be live, so it is left alone (a run writes its state before it creates its cluster, so no
+    run of this cache leaves a cluster without one). With ``everything``, all of our clusters, kept,
+    stateless or not (``swarmconf cluster down --all``).
     """
     dead = []
     for name in filter(is_ours, cluster_names):
         state = ClusterState.load(name)
-        if everything or state is None or (not state.keep and not state.owner_alive()):
+        if everything or (state is not None and not state.keep and not state.owner_alive()):
             dead.append(name)
     return dead
