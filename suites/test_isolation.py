@@ -42,8 +42,7 @@ def _runtime_pod(platform: Platform, ws: Workspace) -> dict[str, Any]:
     return pods[0]
 
 
-def _node_addresses(kube: Kube) -> list[str]:
-    nodes: list[Any] = kube.core.list_node().items
+def _node_addresses(nodes: list[Any]) -> list[str]:
     return [a.address for n in nodes for a in (n.status.addresses or []) if a.type in ("InternalIP", "ExternalIP")]
 
 
@@ -174,7 +173,8 @@ def test_runtime_services_are_private(
     cluster_addrs += [
         (s["spec"]["clusterIP"], port) for s in services if s["spec"].get("clusterIP") not in (None, "None")
     ]
-    nodes = _node_addresses(kube)
+    listed: list[Any] = kube.core.list_node().items
+    nodes = _node_addresses(listed)
     node_ports = [(node, port) for node in nodes]
     node_ports += [
         (node, p["nodePort"])
@@ -192,7 +192,7 @@ def test_runtime_services_are_private(
         if ip in nodes
         for p in s["spec"].get("ports") or []
     ]
-    docker_network = _kind_docker_network(kube)
+    docker_network = _kind_docker_network(listed)
     if docker_network is None:
         assert not not_private, f"runtime Services that are not private: {not_private}"
         not_enforceable(
@@ -231,9 +231,8 @@ def test_runtime_services_are_private(
 UNSERVED_NODE_PORT = 1
 
 
-def _kind_docker_network(kube: Kube) -> str | None:
-    """The Docker network of this cluster's kind nodes, or None when its nodes are not kind containers here."""
-    nodes = kube.core.list_node().items
+def _kind_docker_network(nodes: list[Any]) -> str | None:
+    """The Docker network of these kind nodes, or None when the nodes are not kind containers here."""
     names = [n.metadata.name for n in nodes if n.spec and (n.spec.provider_id or "").startswith("kind://")]
     return reachability.docker_network_of(names[0]) if names else None
 
