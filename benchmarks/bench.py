@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from node_cgroups import NotOnThisMachine, sample_container
 
 from swarmconf.fixtures import cleanup, deletion, faults
 from swarmconf.fixtures.platform import Platform
@@ -409,15 +410,7 @@ def bench_reaper(env: Env) -> dict[str, Any]:
 
 
 class CgroupSampler:
-    """Samples the controllers' containers' cgroup CPU and memory by exec, every ``interval`` seconds."""
-
-    SCRIPT = (
-        "for f in /sys/fs/cgroup/cpuacct/cpuacct.usage /sys/fs/cgroup/memory/memory.usage_in_bytes "
-        "/sys/fs/cgroup/memory/memory.max_usage_in_bytes /sys/fs/cgroup/cpu.stat /sys/fs/cgroup/memory.current "
-        "/sys/fs/cgroup/memory.peak; do [ -r $f ] && echo \"$f $(head -c 2000 $f | tr '\\n' ' ')\"; done; "
-        "grep -E '^(total_inactive_file|inactive_file) ' /sys/fs/cgroup/memory/memory.stat /sys/fs/cgroup/memory.stat "
-        "2>/dev/null; true"
-    )
+    """Samples the controllers' containers' cgroup CPU and memory from their kind node, every ``interval`` seconds."""
 
     def __init__(self, env: Env, workloads: dict[str, WorkloadRef], interval: float = 3.0):
         self.env, self.workloads, self.interval = env, workloads, interval
@@ -427,13 +420,16 @@ class CgroupSampler:
 
     def sample(self, name: str) -> dict[str, float]:
         wl = self.workloads[name]
-        res = self.env.platform.exec_in(wl, ["sh", "-c", self.SCRIPT], timeout=30)
-        return parse_cgroup(res.stdout) | {"t": time.monotonic()}
+        pods = [p for p in self.env.platform.pods_of(wl) if (p.get("status") or {}).get("phase") == "Running"]
+        if not pods:
+            raise KubeError(f"no running pod of {wl.kind} {wl.namespace}/{wl.name}")
+        reading = sample_container(self.env.kube, pods[0]["metadata"]["name"], wl.namespace, wl.container)
+        return reading | {"t": time.monotonic()}
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             for name in self.workloads:
-                with contextlib.suppress(KubeError, OSError, ValueError):
+                with contextlib.suppress(KubeError, OSError, ValueError, NotOnThisMachine):
                     self.samples[name].append(self.sample(name))
 
     def __enter__(self) -> CgroupSampler:
@@ -446,7 +442,7 @@ class CgroupSampler:
         self._stop.set()
         self._thread.join(timeout=60)
         for name in self.workloads:
-            with contextlib.suppress(KubeError, OSError, ValueError):
+            with contextlib.suppress(KubeError, OSError, ValueError, NotOnThisMachine):
                 self.samples[name].append(self.sample(name))
 
     def report(self) -> dict[str, Any]:
@@ -468,34 +464,6 @@ class CgroupSampler:
 
 def _mib(value: float | None) -> float | None:
     return round(value / 2**20, 1) if value else None
-
-
-def parse_cgroup(text: str) -> dict[str, float]:
-    """cgroup v1 or v2 files, as the sampler prints them, into cpu_s / usage / working_set / max_usage."""
-    raw: dict[str, str] = {}
-    inactive = 0.0
-    for line in text.splitlines():
-        path, _, value = line.partition(" ")
-        if ".stat:" in path:  # grep over memory.stat: "<file>:<key> <value>"
-            key = path.rsplit(":", 1)[-1]
-            if key == "total_inactive_file" or (key == "inactive_file" and not inactive):
-                inactive = float(value)
-            continue
-        raw[path.rsplit("/", 1)[-1]] = value.strip()
-    out: dict[str, float] = {}
-    if "cpuacct.usage" in raw:
-        out["cpu_s"] = int(raw["cpuacct.usage"]) / 1e9
-    elif "cpu.stat" in raw:
-        fields = raw["cpu.stat"].split()
-        out["cpu_s"] = int(fields[fields.index("usage_usec") + 1]) / 1e6
-    usage = raw.get("memory.usage_in_bytes") or raw.get("memory.current")
-    if usage:
-        out["usage"] = float(usage)
-        out["working_set"] = max(0.0, float(usage) - inactive)
-    peak = raw.get("memory.max_usage_in_bytes") or raw.get("memory.peak")
-    if peak:
-        out["max_usage"] = float(peak)
-    return out
 
 
 @dataclass

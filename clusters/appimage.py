@@ -1,4 +1,4 @@
-"""The project's one app image (reference platform, compatible Metacontroller, test helpers), built here.
+"""The project's one app image (reference platform, test helpers), built here, and loading images into kind.
 
 Two layers keyed separately, so editing the code rebuilds seconds' worth, not the Python runtime:
 
@@ -116,16 +116,22 @@ def loaded_in_node(node: str, tag: str) -> bool:
     return any(line.strip() in (tag, f"docker.io/{tag}") for line in out.splitlines())
 
 
+def load_image(cluster_name: str, tag: str) -> None:
+    """Load a local Docker image into kind cluster ``cluster_name`` unless its node already holds it."""
+    node = f"{cluster_name}-control-plane"
+    if loaded_in_node(node, tag):
+        return
+    kind = ensure_offline_build().kind
+    run(
+        [str(kind), "load", "docker-image", "--name", cluster_name, tag],
+        what=f"load {tag} into {cluster_name}",
+        log=cache_root() / "logs" / "load-image.log",
+        timeout=600,
+    )
+
+
 def ensure_app_image(cluster_name: str) -> str:
     """Build the app image if needed and load it into kind cluster ``cluster_name``; return its tag."""
     tag = build_app_image()
-    node = f"{cluster_name}-control-plane"
-    if not loaded_in_node(node, tag):
-        kind = ensure_offline_build().kind
-        run(
-            [str(kind), "load", "docker-image", "--name", cluster_name, tag],
-            what=f"load {tag} into {cluster_name}",
-            log=cache_root() / "logs" / "app-image.log",
-            timeout=600,
-        )
+    load_image(cluster_name, tag)
     return tag

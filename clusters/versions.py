@@ -31,6 +31,18 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 """Where debootstrap fetches the base root filesystem."""
 
+METACONTROLLER = "v4.17.2"
+"""Upstream Metacontroller release (github.com/metacontroller/metacontroller, tag ``v4.17.2``)."""
+
+METACONTROLLER_COMMIT = "76b818bdc67ba56570abe5f69f714d56c0ff5c52"
+"""The commit that tag names; stamped into the binary as upstream's release build does."""
+
+METACONTROLLER_SOURCE_SHA256 = "71242194978649546c50f6970bc117b883699a46c66f4eb16298bcdbb8b722a3"
+"""sha256 of ``git archive --prefix=metacontroller-4.17.2/ v4.17.2`` (gzip), the source the build accepts."""
+
+METACONTROLLER_IMAGE = f"ghcr.io/metacontroller/metacontroller:{METACONTROLLER}"
+"""Upstream's image name; the offline build tags its own build of the same source with it."""
+
 KIND_NODE_IMAGE_ONLINE = "kindest/node:v1.34.0"
 """The official node image ``--image-source online|auto`` uses when it is present or can be pulled."""
 
@@ -67,4 +79,5 @@ def as_dict() -> dict[str, str]:
         "pause": PAUSE,
         "local-path-provisioner": LOCAL_PATH_PROVISIONER,
         "debian": DEBIAN_SUITE,
+        "metacontroller": METACONTROLLER,
     }

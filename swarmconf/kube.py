@@ -22,6 +22,7 @@ each one here gets its own ``ApiClient`` (sharing the configuration) and never d
 from __future__ import annotations
 
 import http.client
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -303,6 +304,27 @@ class Kube:
             # TLS socket open (a ResourceWarning); shutdown() always releases it.
             if resp.sock is not None:
                 resp.sock.shutdown()
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, content_type: str = "application/json", timeout: float = 60
+    ) -> Any:
+        """One raw JSON call to the API server, for paths the typed and dynamic clients do not cover (a service
+        proxy with a body, a group served a moment ago). A non-2xx answer raises :class:`KubeError` with its status.
+        """
+        with self._reaching(f"{method} {path}"):
+            serialized = self.api_client.param_serialize(
+                method=method,
+                resource_path=path,
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(*serialized, _request_timeout=timeout)
+            data = response.read()
+        if not 200 <= response.status < 300:
+            detail = data.decode(errors="replace") if isinstance(data, bytes) else str(data or "")
+            raise KubeError(f"{method} {path}: {response.status} {response.reason}: {detail[:500]}", response.status)
+        return json.loads(data) if data else None
 
     def service_proxy_get(self, namespace: str, service: str, port: int | str, path: str) -> tuple[int, str]:
         """GET ``path`` on a Service through the API server's service proxy; returns (status, body)."""

@@ -1,11 +1,6 @@
-"""Metacontroller for the harness's clusters.
+"""Metacontroller for the harness's clusters: upstream v4.17.2, always.
 
-Two ways to get one, behind the same CRDs, namespace and workload name (StatefulSet
-``metacontroller/metacontroller``):
-
-* **online** — upstream's production manifests and image ``ghcr.io/metacontroller/metacontroller:v4.17.2``;
-* **offline** — :mod:`.controller`, our Metacontroller-compatible CompositeController written in Python,
-  run from the project's app image.
-
-:func:`.install.install_metacontroller` picks one; :mod:`.testhook` is a programmable hook server for tests.
+:mod:`.install` applies upstream's own deploy files (``manifests/production/`` of the pinned source) and names the
+controller that runs; the image is pulled where a registry answers, else built here from the same source
+(:mod:`swarmconf.clusters.offline`). :mod:`.testhook` is a programmable hook server for tests and benchmarks.
 """

@@ -1,78 +1,95 @@
-"""Install Metacontroller into a cluster: upstream's image (online) or our compatible controller (offline).
+"""Install upstream Metacontroller into a cluster from upstream's own deploy files, and say which one runs.
 
-Both modes apply the same namespace, RBAC and CRDs (``manifests/rbac.yaml``, ``manifests/crds.yaml``) and a
-StatefulSet ``metacontroller/metacontroller`` with the same labels, arguments and probes; only the image and
-command differ (``manifests/upstream/metacontroller.yaml`` vs ``manifests/compat-statefulset.yaml``). So every
-suite and fault (e.g. "scale Metacontroller to 0") is indifferent to which one runs.
+The objects are upstream's ``manifests/production/`` at the pinned tag (namespace, RBAC, CRDs, the StatefulSet
+``metacontroller/metacontroller``), read from the verified source archive (:mod:`..offline.sources`), with the one
+transformation its ``kustomization.yaml`` makes (``commonLabels``) applied here. The image is always upstream's
+name, ``ghcr.io/metacontroller/metacontroller:v4.17.2``: where a registry answers it is pulled; offline, the build
+made it from the same source and preloaded it into the node image (or :func:`load_into_kind` loads it into a kind
+cluster that lacks it). Online and offline differ only in where the image came from.
 
-``mode="auto"`` picks online when every node already holds upstream's image (nothing can be pulled on an
-offline machine), otherwise offline when an app image is given, otherwise online.
+:func:`describe_metacontroller` names the controller that actually runs (image, image ID, version), also when
+a run found it already installed, for the run manifest and the reports.
 """
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import yaml
 from kubernetes import client
 
 from swarmconf.kube import Kube, KubeError, load_manifests
-from swarmconf.waits import wait_for
+from swarmconf.waits import WaitTimeout, wait_for
 
-MANIFESTS = Path(__file__).resolve().parent / "manifests"
+from .. import versions
+from ..offline import sources
+
 NAMESPACE = "metacontroller"
 WORKLOAD = "metacontroller"
-UPSTREAM_IMAGE = "ghcr.io/metacontroller/metacontroller:v4.17.2"
-UPSTREAM_VERSION = "v4.17.2"
-COMPAT_VERSION = f"compatible (hook protocol of {UPSTREAM_VERSION})"
+UPSTREAM_IMAGE = versions.METACONTROLLER_IMAGE
+UPSTREAM_VERSION = versions.METACONTROLLER
+PRODUCTION = "manifests/production"
 CRD_NAMES = (
     "compositecontrollers.metacontroller.k8s.io",
     "decoratorcontrollers.metacontroller.k8s.io",
     "controllerrevisions.metacontroller.k8s.io",
 )
-
-Mode = Literal["online", "offline", "auto"]
+PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
 
 
 class MetacontrollerInstallError(RuntimeError):
     """Metacontroller could not be installed or did not become ready."""
 
 
-def manifests(mode: Literal["online", "offline"], image: str | None) -> list[dict[str, Any]]:
-    """The objects to apply for ``mode``, in order (namespace and RBAC, CRDs, then the StatefulSet)."""
-    docs = load_manifests((MANIFESTS / "rbac.yaml").read_text()) + load_manifests((MANIFESTS / "crds.yaml").read_text())
-    if mode == "online":
-        return docs + load_manifests((MANIFESTS / "upstream" / "metacontroller.yaml").read_text())
-    if not image:
-        raise MetacontrollerInstallError("offline mode needs the app image (swarmconf.clusters.appimage)")
-    template = string.Template((MANIFESTS / "compat-statefulset.yaml").read_text())
-    return docs + load_manifests(template.substitute(IMAGE=image))
+def manifests(archive: Path | None = None) -> list[dict[str, Any]]:
+    """Upstream's production objects, in its kustomization's order, with its ``commonLabels`` applied."""
+    archive = archive or sources.metacontroller_source()
+    kustomization = yaml.safe_load(sources.read_member(archive, f"{PRODUCTION}/kustomization.yaml"))
+    labels: dict[str, str] = kustomization.get("commonLabels") or {}
+    objects: list[dict[str, Any]] = []
+    for resource in kustomization["resources"]:
+        for obj in load_manifests(sources.read_member(archive, f"{PRODUCTION}/{resource}")):
+            obj.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+            objects.append(obj)
+    workloads = [o for o in objects if o["kind"] == "StatefulSet"]
+    if [(w["metadata"]["namespace"], w["metadata"]["name"]) for w in workloads] != [(NAMESPACE, WORKLOAD)]:
+        raise MetacontrollerInstallError(f"{archive}: expected one StatefulSet {NAMESPACE}/{WORKLOAD} upstream")
+    image = workloads[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+    if image != UPSTREAM_IMAGE:
+        raise MetacontrollerInstallError(f"{archive}: upstream's StatefulSet runs {image}, not {UPSTREAM_IMAGE}")
+    return objects
 
 
-def choose_mode(kube: Kube, mode: Mode, image: str | None) -> Literal["online", "offline"]:
-    """Resolve ``auto``: online only when every node already has upstream's image."""
-    if mode != "auto":
-        return mode
+def nodes_have_image(kube: Kube, image: str = UPSTREAM_IMAGE) -> bool:
+    """Whether every node already holds ``image`` (then nothing needs pulling or loading)."""
     nodes = client.CoreV1Api(kube.api_client).list_node().items
-    have = all(any(UPSTREAM_IMAGE in (i.names or []) for i in ((n.status and n.status.images) or [])) for n in nodes)
-    if have and nodes:
-        return "online"
-    return "offline" if image else "online"
+    return bool(nodes) and all(
+        any(image in (i.names or []) for i in ((n.status and n.status.images) or [])) for n in nodes
+    )
 
 
-def install_metacontroller(api_client: client.ApiClient, *, mode: Mode, image: str | None, timeout: float) -> dict:
-    """Apply the manifests for ``mode``, wait until the CRDs are established and the StatefulSet is ready.
+def load_into_kind(cluster_name: str) -> None:
+    """Load the offline-built upstream image into a kind cluster on this machine (building it if needed)."""
+    from ..appimage import load_image
+    from ..offline.build import ensure_offline_build
 
-    Returns the run-manifest entry: ``{"mode", "image", "version", "namespace", "workload"}``.
+    ensure_offline_build()
+    load_image(cluster_name, UPSTREAM_IMAGE)
+
+
+def install_metacontroller(api_client: client.ApiClient, *, timeout: float) -> dict[str, Any]:
+    """Apply upstream's objects, wait until its CRDs are established and its StatefulSet is ready.
+
+    Returns :func:`describe_metacontroller` of what runs. A pod that cannot get its image fails at once with
+    what to do, instead of waiting out ``timeout``.
     """
     kube = Kube(api_client=api_client, kubeconfig=None, context=None)
-    chosen = choose_mode(kube, mode, image)
-    objects = manifests(chosen, image)
+    objects = manifests()
     try:
         kube.apply(objects)
     except KubeError as exc:
-        raise MetacontrollerInstallError(f"applying Metacontroller ({chosen}) failed: {exc}") from exc
+        raise MetacontrollerInstallError(f"applying upstream Metacontroller failed: {exc}") from exc
     for name in CRD_NAMES:
 
         def crd(name: str = name) -> dict[str, Any] | None:
@@ -85,22 +102,54 @@ def install_metacontroller(api_client: client.ApiClient, *, mode: Mode, image: s
             timeout=timeout,
             transient=(KubeError,),
         )
-    sts = wait_for(
-        lambda: kube.get("apps/v1", "StatefulSet", WORKLOAD, NAMESPACE),
-        until=statefulset_ready,
-        description=f"StatefulSet {NAMESPACE}/{WORKLOAD} ({chosen}) is ready",
-        timeout=timeout,
-        interval=1.0,
-        transient=(KubeError,),
+
+    def ready_or_stuck() -> dict[str, Any] | None:
+        _raise_if_image_unavailable(kube)
+        return kube.get("apps/v1", "StatefulSet", WORKLOAD, NAMESPACE)
+
+    try:
+        wait_for(
+            ready_or_stuck,
+            until=statefulset_ready,
+            description=f"StatefulSet {NAMESPACE}/{WORKLOAD} (upstream {UPSTREAM_VERSION}) is ready",
+            timeout=timeout,
+            interval=1.0,
+            transient=(KubeError,),
+        )
+    except WaitTimeout as exc:
+        raise MetacontrollerInstallError(str(exc)) from exc
+    return describe_metacontroller(kube, installed_by_this_run=True)
+
+
+def describe_metacontroller(
+    kube: Kube, *, namespace: str = NAMESPACE, name: str = WORKLOAD, kind: str = "StatefulSet", **extra: Any
+) -> dict[str, Any]:
+    """Which Metacontroller runs: the workload's image, the running pod's image ID, the version its tag names."""
+    workload = kube.get("apps/v1", kind, name, namespace)
+    if workload is None:
+        return {"workload": f"{kind.lower()}/{name}", "namespace": namespace, "present": False, **extra}
+    template = workload["spec"]["template"]
+    image = template["spec"]["containers"][0]["image"]
+    selector = ",".join(f"{k}={v}" for k, v in (workload["spec"]["selector"].get("matchLabels") or {}).items())
+    image_ids = sorted(
+        {
+            status.image_id
+            for pod in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+            for status in ((pod.status and pod.status.container_statuses) or [])
+            if status.image_id
+        }
     )
-    assert sts is not None
-    used = sts["spec"]["template"]["spec"]["containers"][0]["image"]
+    tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else None
     return {
-        "mode": chosen,
-        "image": used,
-        "version": UPSTREAM_VERSION if chosen == "online" else COMPAT_VERSION,
-        "namespace": NAMESPACE,
-        "workload": f"statefulset/{WORKLOAD}",
+        "implementation": "upstream" if image.split(":")[0] == UPSTREAM_IMAGE.split(":")[0] else "other",
+        "version": tag,
+        "image": image,
+        "image_ids": image_ids,
+        "image_digests": sorted({i.rsplit("@", 1)[-1] for i in image_ids}),
+        "namespace": namespace,
+        "workload": f"{kind.lower()}/{name}",
+        "present": True,
+        **extra,
     }
 
 
@@ -118,8 +167,7 @@ def uninstall_metacontroller(
     so callers delete their platform first.
     """
     kube = Kube(api_client=api_client, kubeconfig=None, context=None)
-    objects = manifests("online", None)  # same object identities in both modes
-    doomed = [o for o in reversed(objects) if remove_crds or o["kind"] != "CustomResourceDefinition"]
+    doomed = [o for o in reversed(manifests()) if remove_crds or o["kind"] != "CustomResourceDefinition"]
     for obj in doomed:
         meta = obj["metadata"]
         kube.delete(obj["apiVersion"], obj["kind"], meta["name"], namespace=meta.get("namespace"))  # 404: fine
@@ -145,6 +193,20 @@ def statefulset_ready(sts: dict[str, Any] | None) -> bool:
         and status.get("updatedReplicas", 0) == want
         and status.get("currentRevision") == status.get("updateRevision")
     )
+
+
+def _raise_if_image_unavailable(kube: Kube) -> None:
+    for pod in kube.core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/name=metacontroller").items:
+        name = pod.metadata.name if pod.metadata else "?"
+        for status in (pod.status and pod.status.container_statuses) or []:
+            waiting = status.state and status.state.waiting
+            if waiting and waiting.reason in PULL_FAILURES:
+                raise MetacontrollerInstallError(
+                    f"pod {NAMESPACE}/{name} cannot get {status.image} ({waiting.reason}: "
+                    f"{waiting.message}). No registry answers here: run `swarmconf build` (it builds the image from "
+                    f"upstream's source and preloads it into the node image) and use a cluster from that node "
+                    f"image, or load it: `kind load docker-image {UPSTREAM_IMAGE} --name CLUSTER`"
+                )
 
 
 def _established(crd: dict[str, Any] | None) -> bool:

@@ -1,8 +1,9 @@
-"""A programmable hook server for testing Metacontroller implementations, run in-cluster from the app image.
+"""A programmable hook server for testing Metacontroller, run in-cluster from the app image.
 
 ``python -m swarmconf.clusters.metacontroller.testhook [--port 8080]``. Many tests share one server; each uses
 its own hook id. Tests reach it only through the API server's service proxy
-(``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``).
+(``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``): :func:`deploy` runs it, :func:`control` talks to it,
+:func:`webhook` is the stanza a CompositeController names it by.
 
 Hook endpoints (what Metacontroller calls)::
 
@@ -32,14 +33,20 @@ import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+if TYPE_CHECKING:
+    from swarmconf.kube import Kube
+
 MAX_RECORDS_PER_HOOK = 5000
+NAMESPACE = "mce2e-testhook"
+NAME = "testhook"
+PORT = 80
 
 
 @dataclass
@@ -130,6 +137,73 @@ def summarize(record: dict[str, Any]) -> dict[str, Any]:
         "finalizing": body.get("finalizing"),
         "children": {group: sorted(items) for group, items in (body.get("children") or {}).items()},
     }
+
+
+def manifests(image: str, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
+    """Namespace, Deployment and Service of the in-cluster test hook, from the app image (never pulled)."""
+    labels = {"app.kubernetes.io/name": "mce2e-testhook"}
+    container = {
+        "name": NAME,
+        "image": image,
+        "imagePullPolicy": "Never",
+        "command": ["python", "-m", "swarmconf.clusters.metacontroller.testhook"],
+        "args": ["--port", "8080"],
+        "ports": [{"containerPort": 8080}],
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 2},
+    }
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": NAME, "namespace": namespace, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": NAME, "namespace": namespace},
+            "spec": {"selector": labels, "ports": [{"port": PORT, "targetPort": 8080}]},
+        },
+    ]
+
+
+def deploy(kube: Kube, image: str, namespace: str = NAMESPACE, *, timeout: float = 180) -> None:
+    """Run the test hook in ``namespace`` and wait until it answers through the API server's service proxy."""
+    from swarmconf.kube import KubeError
+    from swarmconf.waits import wait_for
+
+    wait_for(  # an earlier session's teardown may still be deleting it
+        lambda: kube.get("v1", "Namespace", namespace),
+        until=lambda ns: ns is None or (ns.get("status") or {}).get("phase") != "Terminating",
+        description=f"namespace {namespace} is not terminating",
+        timeout=timeout,
+        interval=1.0,
+        transient=(KubeError,),
+    )
+    kube.apply(manifests(image, namespace))
+    wait_for(
+        lambda: control(kube, "GET", "/control/ready-probe/requests", namespace=namespace),
+        until=lambda records: records == [],
+        description=f"the test hook in {namespace} answers through the service proxy",
+        timeout=timeout,
+        interval=1.0,
+        transient=(KubeError,),
+    )
+
+
+def control(kube: Kube, method: str, path: str, body: Any = None, *, namespace: str = NAMESPACE) -> Any:
+    """Call a control endpoint (``/control/...``) of the in-cluster test hook."""
+    return kube.request(method, f"/api/v1/namespaces/{namespace}/services/{NAME}:{PORT}/proxy{path}", body)
+
+
+def webhook(path: str, namespace: str = NAMESPACE, **extra: Any) -> dict[str, Any]:
+    """A CompositeController ``webhook`` stanza that reaches ``path`` on the test hook by Service reference."""
+    return {"service": {"name": NAME, "namespace": namespace, "port": PORT}, "path": path, **extra}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from .. import versions
 from ..engine import images
 from ..engine.daemon import ensure_docker, ensure_host_tools
 from ..proc import CommandError
-from . import components, gobuild, nodeimage, rootfs
+from . import components, gobuild, nodeimage, rootfs, sources
 from .cache import RECIPES, cache_root, content_key, directory_size
 
 DEBIAN_BASE = f"swarmconf.local/debian:{versions.DEBIAN_SUITE}"
@@ -126,6 +126,14 @@ class Plan:
             ("local-path-provisioner",),
             gobuild.build_local_path_provisioner,
         )
+        self._go_step(
+            "metacontroller",
+            (versions.METACONTROLLER, versions.METACONTROLLER_SOURCE_SHA256, gobuild.metacontroller_ldflags()),
+            ("metacontroller",),
+            lambda out, log: gobuild.build_metacontroller(
+                sources.metacontroller_source(self.cache), work / "metacontroller", out, log
+            ),
+        )
         self.bins.update(HOST_BINARIES)
 
         debian_key = content_key(versions.DEBIAN_SUITE, versions.DEBIAN_MIRROR)
@@ -193,6 +201,13 @@ class Plan:
                 (("local-path-provisioner",) * 2,),
             ),
             c("local-path-helper", storage["local-path-helper"], "helper.Dockerfile", None, (("busybox",) * 2,)),
+            c(
+                "metacontroller",
+                versions.METACONTROLLER_IMAGE,
+                "metacontroller.Dockerfile",
+                "static",
+                (("metacontroller",) * 2,),
+            ),
         ]
 
     def _component_step(self, component: components.Component, base_keys: dict[str, str]) -> None:
@@ -262,7 +277,7 @@ def ensure_offline_build(*, console: Console | None = None, cache: Path | None =
         with console.status(f"{step.name} … (log: {log})"):
             try:
                 step.action(log)
-            except (CommandError, OSError, ValueError) as exc:
+            except (CommandError, OSError, ValueError, sources.SourceError) as exc:
                 raise BuildError(step.name, exc) from exc
         if not step.is_done():
             raise BuildError(step.name, RuntimeError(f"the step finished but its result is missing; see {log}"))

@@ -1,4 +1,5 @@
-"""Go binaries built from the Go module proxy: Kubernetes, kind, etcd, CoreDNS, local-path-provisioner.
+"""Go binaries built from the Go module proxy: Kubernetes, kind, etcd, CoreDNS, local-path-provisioner, and
+Metacontroller (its source from a verified archive, see :mod:`.sources`; its dependencies from the proxy).
 
 Modules whose ``go.mod`` has relative replace directives (Kubernetes, etcd) cannot be ``go install``-ed;
 they are built through a generated *wrapper module* that requires them and, for Kubernetes, replaces every
@@ -11,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 from .. import versions
 from ..proc import run
+from . import sources
 
 KUBE_COMMANDS = (
     "kubeadm",
@@ -156,6 +159,41 @@ def build_local_path_provisioner(out: Path, log: Path) -> None:
     go_install(
         "github.com/rancher/local-path-provisioner", versions.LOCAL_PATH_PROVISIONER, out, log, "local-path-provisioner"
     )
+
+
+def metacontroller_ldflags() -> str:
+    """The stamps upstream's release build (goreleaser) sets, so the binary logs the version it is."""
+    version = versions.METACONTROLLER.removeprefix("v")
+    return (
+        f"-X main.version={version} -X main.commit={versions.METACONTROLLER_COMMIT} "
+        "-X main.date=2026-01-01T00:00:00Z -X main.builtBy=swarmconf -s -w"
+    )
+
+
+def build_metacontroller(archive: Path, workdir: Path, out: Path, log: Path) -> None:
+    """Upstream Metacontroller's binary from its source archive, built as its release is (static, stripped)."""
+    source = sources.extract(archive, workdir)
+    env = go_env()
+    run(["go", "mod", "download"], what="download Metacontroller's modules", log=log, cwd=source, env=env)
+    out.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-ldflags",
+            metacontroller_ldflags(),
+            "-o",
+            str(out / "metacontroller"),
+            "./pkg/cmd/metacontroller",
+        ],
+        what="compile Metacontroller",
+        log=log,
+        cwd=source,
+        env=env,
+        timeout=1800,
+    )
+    shutil.rmtree(workdir, ignore_errors=True)  # the source tree is re-extracted when the key changes
 
 
 def go_available() -> bool:

@@ -27,6 +27,16 @@ EXIT_USAGE = 2
 EXIT_INFRA = 3
 
 
+def add_metacontroller_source(parser: argparse.ArgumentParser) -> None:
+    """``--metacontroller-source PATH``, for every command that may build (see ``clusters/offline/sources.py``)."""
+    parser.add_argument(
+        "--metacontroller-source",
+        metavar="PATH",
+        help="upstream Metacontroller's source archive (or a folder holding it), for the offline build; "
+        "default $SWARMCONF_METACONTROLLER_SOURCE, else the cached copy, else GitHub",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command registered."""
     parser = argparse.ArgumentParser(prog="swarmconf", description="UserSwarm conformance harness")
@@ -49,6 +59,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``swarmconf`` console script."""
     args = build_parser().parse_args(argv)
+    if not _use_metacontroller_source(args):
+        return EXIT_INFRA
     # SIGTERM (CI cancelling a job, `kill`) is handled like Ctrl-C: the same cleanup paths run.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -56,6 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("swarmconf: interrupted; what this run started has been cleaned up", file=sys.stderr)
         return 130
+
+
+def _use_metacontroller_source(args: argparse.Namespace) -> bool:
+    """Hand ``--metacontroller-source`` to the build (here and in the processes this command starts)."""
+    from swarmconf.clusters.offline.sources import SourceError, use_metacontroller_source
+
+    try:
+        use_metacontroller_source(getattr(args, "metacontroller_source", None))
+    except SourceError as exc:
+        print(f"swarmconf: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

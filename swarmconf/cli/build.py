@@ -10,12 +10,13 @@ from rich.console import Console
 from swarmconf.clusters.engine.daemon import DockerUnavailable
 from swarmconf.clusters.offline.build import BuildError, cache_usage, ensure_offline_build
 
-from . import EXIT_INFRA
+from . import EXIT_INFRA, add_metacontroller_source
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``build`` sub-command."""
     parser = subparsers.add_parser("build", help="build the offline toolchain and images (cached)")
+    add_metacontroller_source(parser)
     parser.set_defaults(handler=handle)
 
 

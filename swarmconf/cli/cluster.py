@@ -18,7 +18,7 @@ from swarmconf.clusters.offline.cache import cache_root
 from swarmconf.clusters.proc import CommandError
 from swarmconf.clusters.provider import acquire_cluster, sweep
 
-from . import EXIT_INFRA, EXIT_USAGE
+from . import EXIT_INFRA, EXIT_USAGE, add_metacontroller_source
 
 INFRA_ERRORS = (BuildError, DockerUnavailable, CommandError, PortInUse, lifecycle.ClusterNotReady)
 
@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cluster", help="create, delete or inspect kind clusters")
     actions = parser.add_subparsers(dest="action", required=True)
     up = actions.add_parser("up", help="create a ready kind cluster (kept until `cluster down`)")
+    add_metacontroller_source(up)
     up.add_argument("--image-source", choices=("auto", "offline", "online"), default="auto")
     up.add_argument("--run-id", help="run id for the cluster name (default: random)")
     up.add_argument("--reuse", action="store_true", help="reuse a healthy kept cluster instead of creating one")

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from swarmconf.cli import EXIT_INFRA
+from swarmconf.cli import EXIT_INFRA, add_metacontroller_source
 
 if TYPE_CHECKING:
     from swarmconf.reports.rundir import RunDir
@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pytest-xdist workers: auto (default: 2 where the machine has 2 or more CPUs, else serial), "
         "0 for serial, or a number; a -n given after -- wins",
     )
+    add_metacontroller_source(run)
     _common(run)
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments (after --)")
     run.set_defaults(handler=run_command)

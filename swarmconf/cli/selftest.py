@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from swarmconf.cli import EXIT_INFRA
+from swarmconf.cli import EXIT_INFRA, add_metacontroller_source
 
 ROOT = Path(__file__).resolve().parents[2]
 SELFTEST_DIR = ROOT / "reports" / "out" / "selftest"
@@ -95,6 +95,7 @@ def add_target_options(parser: argparse.ArgumentParser, *, default_dir: Path) ->
     )
     parser.add_argument("--context", help="kubeconfig context for --cluster existing")
     parser.add_argument("--image-source", choices=("auto", "offline", "online"), default="auto")
+    add_metacontroller_source(parser)
     parser.add_argument("--reuse-cluster", action="store_true", help="reuse a healthy kind cluster of an earlier run")
     parser.add_argument("--keep-cluster", action="store_true", help="keep the cluster and the installed platform")
     parser.add_argument("--level", choices=("baseline", "strict"), default="baseline")
