@@ -121,6 +121,13 @@ def install_metacontroller(api_client: client.ApiClient, *, timeout: float) -> d
     return describe_metacontroller(kube, installed_by_this_run=True)
 
 
+def runs_another_image(kube: Kube) -> bool:
+    """Whether ``metacontroller/metacontroller`` exists but runs another image than the pinned upstream one (e.g.
+    a kept cluster from an older harness): then the run must bring it to the pin, not judge on it."""
+    found = kube.get("apps/v1", "StatefulSet", WORKLOAD, NAMESPACE)
+    return found is not None and found["spec"]["template"]["spec"]["containers"][0]["image"] != UPSTREAM_IMAGE
+
+
 def describe_metacontroller(
     kube: Kube, *, namespace: str = NAMESPACE, name: str = WORKLOAD, kind: str = "StatefulSet", **extra: Any
 ) -> dict[str, Any]:
