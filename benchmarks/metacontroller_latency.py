@@ -134,31 +134,7 @@ def setup(kube: Kube, image: str) -> None:
     """The test hook, the child namespace, the parent CRD and the CompositeController over it."""
     testhook.deploy(kube, image)
     kube.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CHILD_NS}}])
-    kube.apply(
-        [
-            {
-                "apiVersion": "apiextensions.k8s.io/v1",
-                "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"gadgets.{GROUP}"},
-                "spec": {
-                    "group": GROUP,
-                    "scope": "Cluster",
-                    "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
-                    "versions": [
-                        {
-                            "name": "v1",
-                            "served": True,
-                            "storage": True,
-                            "subresources": {"status": {}},
-                            "schema": {
-                                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                            },
-                        }
-                    ],
-                },
-            }
-        ]
-    )
+    kube.apply([testhook.parent_crd(GROUP, "Gadget", "gadgets")])
     wait_for(
         lambda: kube.request("GET", f"/apis/{GROUP}/v1"),
         description=f"{GROUP}/v1 is served",

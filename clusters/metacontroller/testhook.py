@@ -172,6 +172,29 @@ def manifests(image: str, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
     ]
 
 
+def parent_crd(group: str, kind: str, plural: str) -> dict[str, Any]:
+    """A cluster-scoped parent CRD (``v1``, with ``/status``, any fields) for a test's own CompositeController."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Cluster",
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+
+
 def deploy(kube: Kube, image: str, namespace: str = NAMESPACE, *, timeout: float = 180) -> None:
     """Run the test hook in ``namespace`` and wait until it answers through the API server's service proxy."""
     from swarmconf.kube import KubeError

@@ -58,7 +58,7 @@ class World:
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}},
         )
         self._made.append("namespace")
-        self.kube.request("POST", CRD_PATH, self._crd())
+        self.kube.request("POST", CRD_PATH, testhook.parent_crd(self.group, "Widget", "widgets"))
         self._made.append("crd")
         wait_for(
             lambda: self.kube.request("GET", f"/apis/{self.group}/v1"),
@@ -87,27 +87,6 @@ class World:
             },
         )
         self._made.append("cc")
-
-    def _crd(self) -> dict[str, Any]:
-        return {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"widgets.{self.group}"},
-            "spec": {
-                "group": self.group,
-                "scope": "Cluster",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "subresources": {"status": {}},
-                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                    }
-                ],
-            },
-        }
 
     # -- objects -------------------------------------------------------------------------------------
     def create_parent(self, name: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
