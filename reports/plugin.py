@@ -23,8 +23,8 @@ from _pytest.junitxml import mangle_test_address, xml_key
 
 from swarmconf.contract import CLAUSES, Level
 from swarmconf.reports import allure_html, allure_meta, attribution, manifest, outcomes, rundir, summary
-from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode, describe
-from swarmconf.reports.verdicts import Outcome, Selection, judge
+from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode
+from swarmconf.reports.verdicts import Outcome, Selection, headline, judge
 
 DEFAULT_CONTRACT_URL = "CONTRACT.md#{anchor}"
 SESSION_PLUGIN = "swarmconf-reports-session"
@@ -156,8 +156,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed or hasattr(report, "wasxfail"):
         report.user_properties.append((outcomes.FAILURE_PROPERTY, kind))
         allure.dynamic.label(allure_meta.FAILURE_LABEL, label)
-        blamed = attribution.blamed_clause(call.excinfo.value, outcomes.clauses_of(item.user_properties))
-        if kind == outcomes.CONTRACT and call.when == "call" and blamed is not None:
+        blamed = attribution.blamed_clause(
+            call.excinfo.value, outcomes.clauses_of(item.user_properties), phase=call.when
+        )
+        if kind == outcomes.CONTRACT and blamed is not None:
             report.user_properties.append((outcomes.BLAMED_PROPERTY, blamed))
 
 
@@ -256,7 +258,7 @@ class ReportsSession:
                 flag = "  (blocks)" if cv.blocks else "  (strict gap)" if cv.strict_gap else ""
                 tr.write_line(f"{cv.clause.id:<6} {cv.clause.level.value:<8} {cv.verdict.value:<16}{flag}")
         tr.write_line(f"summary: {self.run.summary_md}")
-        tr.write_line(f"verdict: {describe(self.outcome.exit_code)} (exit code {int(self.outcome.exit_code)})")
+        tr.write_line(f"verdict: {headline(self.outcome)} (exit code {int(self.outcome.exit_code)})")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -315,7 +317,7 @@ def verdict_table_html(outcome: Outcome) -> str:
 
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("clause", "level", "verdict", "note", "statement"))
     return (
-        f'<h2 id="swarmconf-verdict">Verdict: {escape(describe(outcome.exit_code))} '
+        f'<h2 id="swarmconf-verdict">Verdict: {escape(headline(outcome))} '
         f"(exit code {int(outcome.exit_code)})</h2>"
         '<table id="swarmconf-clauses" style="border-collapse:collapse" border="1" cellpadding="3">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(row(cv) for cv in outcome.clauses)}</tbody></table>"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from swarmconf.contract import Level
-from swarmconf.reports.exitcodes import ExitCode, describe
-from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict
+from swarmconf.reports.exitcodes import ExitCode
+from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict, headline, judged
 
 SCHEMA = 1
 
@@ -30,9 +30,11 @@ def as_dict(outcome: Outcome, *, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "level": outcome.level.value,
         "exit_code": int(outcome.exit_code),
-        "exit_meaning": describe(outcome.exit_code),
+        "exit_meaning": headline(outcome),
         "gate": "passed" if outcome.exit_code is ExitCode.GATE_PASSED else "failed",
-        "complete": not outcome.selection.narrowed and not outcome.selection.deselected_clauses,
+        "partial": outcome.selection.partial,
+        "complete": not outcome.selection.partial,
+        "judged": dict(zip(("clauses", "gating"), judged(outcome), strict=True)),
         "tests": dict(Counter(r.status.value for r in unique.values())),
         "levels": outcome.by_level(),
         "clauses": [_clause(cv) for cv in outcome.clauses],
@@ -56,11 +58,15 @@ def markdown(outcome: Outcome, *, run_id: str) -> str:
     lines = [
         f"# Conformance summary — run `{run_id}`",
         "",
-        f"**{describe(outcome.exit_code)}** (exit code {int(outcome.exit_code)}; level `{outcome.level.value}`)",
+        f"**{headline(outcome)}** (exit code {int(outcome.exit_code)}; level `{outcome.level.value}`)",
         "",
     ]
-    if outcome.selection.narrowed or outcome.selection.deselected_clauses:
-        lines += ["> Partial run: some clauses were left out of the selection on purpose.", ""]
+    if outcome.selection.partial:
+        lines += [
+            "> Partial run: tests were left out on purpose (`-k`, `-m`, `--deselect`, `--clause`, paths). The "
+            "clauses below were judged on the tests that ran; a release needs a run of the whole suite.",
+            "",
+        ]
     lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
     lines += _details("Contract failures", outcome, TestStatus.FAILED)
     lines += _details("Infrastructure errors (no verdict; not a contract failure)", outcome, TestStatus.INFRA)

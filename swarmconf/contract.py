@@ -100,3 +100,18 @@ def clause(clause_id: str) -> Clause:
         return CLAUSES[clause_id]
     except KeyError:
         raise KeyError(f"unknown clause {clause_id!r}; known: {', '.join(CLAUSES)}") from None
+
+
+class ContractBreach(AssertionError):
+    """The platform broke clause ``clause_id`` here: a contract failure of that clause, wherever it is raised.
+
+    The one exception type for "the platform broke the contract" that a fixture (setup or teardown) or a
+    helper may raise: the reports count it against its clause (see :mod:`swarmconf.reports.attribution`),
+    never as an infrastructure error. Inside a test's ``checks()`` block, the block's clause is blamed
+    instead (the test says what it is proving there). An ``AssertionError``, so the defect matrix reads it
+    as a proof, not a crash.
+    """
+
+    def __init__(self, clause_id: str, message: str):
+        self.clause = clause(clause_id).id  # an unknown ID is a harness bug: fail loudly, at once
+        super().__init__(f"{clause_id}: {message}")

@@ -5,7 +5,7 @@ Coverage matrix (test → what it pins):
 =================================  ==========================================================================
 outcome in the suite               verdict, exit code, where it shows
 =================================  ==========================================================================
-all pass (narrowed selection)      pass, 0 (GATE_PASSED); uncovered clauses "not selected"
+all pass (narrowed selection)      pass, 7 (PARTIAL, never green); uncovered clauses "not selected"
 assertion in the test body         fail, 1 (CONTRACT_FAILED); contract_failures
 fixture error in setup             error, 3 (INFRA_ERROR); infrastructure_errors
 teardown error after a pass        error, 3
@@ -13,10 +13,13 @@ body error flagged infrastructure  error, 3
 contract failure + infra error     1: a proven breach wins
 xfail                              fail (known, not met)
 skip                               not-run (skipped), 6 (INCOMPLETE)
-"not enforceable" skip             not-enforceable; strict gap at baseline, 6 at --level strict
-strict clause fails                strict gap at baseline (0), fail and 1 at --level strict
+"not enforceable" skip             not-enforceable; strict gap at baseline (7: partial), 6 at --level strict
+strict clause fails                strict gap at baseline (7: partial), fail and 1 at --level strict
 full selection, clauses uncovered  not-run "no test names this clause", 6
--k deselects a clause              not-run "deselected", 0
+-k deselects a clause              not-run "deselected", 7 (PARTIAL)
+-k deselects one of two tests      the clause is not-run "deselected", never pass from the test that ran
+--deselect / -m / --clause         7 (PARTIAL), the verdict line says how many clauses were judged
+narrowed run with a failure        1, and the verdict line says the run was partial
 collection error                   3
 unknown clause ID                  usage error (4)
 --reports not given                no folder, pytest's own exit code
@@ -50,14 +53,41 @@ def test_auth_before_runtime():
 """
 
 
-def test_all_pass_in_a_narrowed_selection_opens_the_gate(suite):
+def test_all_pass_in_a_narrowed_selection_is_partial_never_green(suite):
     run = suite(PASSING)
-    assert run.ret == ExitCode.GATE_PASSED
+    assert run.ret == ExitCode.PARTIAL
     assert run.verdict("ISO-4")["verdict"] == "pass"
     assert run.verdict("MSG-1")["verdict"] == "pass"
     assert run.verdict("DEL-1") == run.verdict("DEL-1") | {"verdict": "not-run", "reason": "not selected"}
-    assert run.summary["gate"] == "passed"
-    assert run.summary["complete"] is False
+    line = "PARTIAL: 3 of 25 gating clauses judged, not a release verdict (none failed)"
+    assert (run.summary["gate"], run.summary["partial"], run.summary["exit_meaning"]) == ("failed", True, line)
+    assert run.summary["judged"] == {"clauses": 3, "gating": 25}
+    run.result.stdout.fnmatch_lines([f"verdict: {line} (exit code 7)"])
+    assert line in (run.folder / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "narrowing",
+    [("--deselect", "test_suite.py::test_cross_user_denied"), ("-m", "not slow"), ("-k", "auth")],
+)
+def test_every_way_of_narrowing_is_partial(suite, narrowing):
+    run = suite(PASSING, *narrowing)
+    assert run.ret == ExitCode.PARTIAL and run.summary["partial"] is True
+
+
+def test_a_narrowed_run_that_fails_exits_1_and_says_it_was_partial(suite):
+    run = suite(PASSING + '\n@pytest.mark.clause("ISO-3")\ndef test_children():\n    assert False\n')
+    assert run.ret == ExitCode.CONTRACT_FAILED
+    assert run.summary["exit_meaning"].endswith("(partial run: 4 of 25 gating clauses judged)")
+
+
+def test_a_clause_with_a_deselected_test_is_not_pass(suite):
+    source = PASSING + '\n@pytest.mark.clause("ISO-4")\ndef test_on_schedule():\n    pass\n'
+    run = suite(source, "-k", "not schedule")
+    assert run.ret == ExitCode.PARTIAL
+    iso4 = run.verdict("ISO-4")
+    assert (iso4["verdict"], iso4["reason"]) == ("not-run", "deselected"), "its scheduled test never ran"
+    assert [t["status"] for t in iso4["tests"]] == ["passed"]
 
 
 def test_assertion_in_the_body_is_a_contract_failure(suite):
@@ -149,7 +179,7 @@ def test_netpol():
 """
 
 
-@pytest.mark.parametrize(("level", "code", "gap"), [("baseline", 0, True), ("strict", 6, False)])
+@pytest.mark.parametrize(("level", "code", "gap"), [("baseline", 7, True), ("strict", 6, False)])
 def test_not_enforceable_is_never_a_pass(suite, level, code, gap):
     run = suite(PASSING + NOT_ENFORCEABLE, "--level", level)
     assert run.ret == code
@@ -160,7 +190,7 @@ def test_not_enforceable_is_never_a_pass(suite, level, code, gap):
 STRICT_FAILS = '\n@pytest.mark.clause("ISO-7")\ndef test_token():\n    assert False, "token automounted"\n'
 
 
-@pytest.mark.parametrize(("level", "code"), [("baseline", ExitCode.GATE_PASSED), ("strict", ExitCode.CONTRACT_FAILED)])
+@pytest.mark.parametrize(("level", "code"), [("baseline", ExitCode.PARTIAL), ("strict", ExitCode.CONTRACT_FAILED)])
 def test_strict_failure_is_a_gap_at_baseline_and_blocks_at_strict(suite, level, code):
     run = suite(PASSING + STRICT_FAILS, "--level", level)
     assert run.ret == code
@@ -178,10 +208,10 @@ def test_full_selection_with_uncovered_clauses_is_incomplete(suite):
     assert run.summary["complete"] is True
 
 
-def test_deselected_clause_does_not_block(suite):
+def test_deselected_clause_does_not_block_but_the_run_is_partial(suite):
     run = suite(PASSING + STRICT_FAILS.replace("ISO-7", "ISO-3"), "-k", "not token")
-    assert run.ret == ExitCode.GATE_PASSED
-    assert run.verdict("ISO-3")["reason"] == "deselected"
+    assert run.ret == ExitCode.PARTIAL
+    assert (run.verdict("ISO-3")["reason"], run.verdict("ISO-3")["blocks"]) == ("deselected", False)
 
 
 def test_collection_error_is_an_infrastructure_error(suite, pytester):
