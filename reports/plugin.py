@@ -1,9 +1,17 @@
 """pytest plugin ``swarmconf-reports``: verdicts per clause, the gating exit code, and every report format.
 
-Off unless asked for: ``--reports`` (or ``--reports-dir``) turns it on; ``swarmconf run`` always does. Then a
-run writes ``<reports-dir>/<run-id>/`` (see :mod:`swarmconf.reports.rundir` for the layout), points
-``<reports-dir>/latest`` at it, and sets the exit status from the clause verdicts
-(:mod:`swarmconf.reports.exitcodes`). It fills in ``--alluredir``, ``--junitxml`` and ``--html`` (+
+**The gate applies whenever the suites run.** A session that collects any test with a ``clause`` marker is a
+conformance run: at its end the clauses are judged, the verdict table and line are printed, and the exit
+status is the gating code (:mod:`swarmconf.reports.exitcodes`), with or without ``--reports``. That is what
+a user of a conformance tool expects: Sonobuoy's and kuttl's results are the same whichever way the run was
+started, and neither has a mode in which skipped or unenforceable checks quietly count as green. A plain
+``pytest suites/`` that exited 0 on not-enforceable clauses or skips would be a second, weaker verdict that a
+CI job could pick up by accident; one verdict, one meaning. A session without clause markers (the project's
+own ``tests/``) is left to pytest's own exit status.
+
+``--reports`` (or ``--reports-dir``) adds the files; ``swarmconf run`` always passes it. Then a run writes
+``<reports-dir>/<run-id>/`` (see :mod:`swarmconf.reports.rundir` for the layout), points
+``<reports-dir>/latest`` at it, and fills in ``--alluredir``, ``--junitxml`` and ``--html`` (+
 ``--self-contained-html``) where the command line did not set them.
 
 Per test it stores the clause IDs (``user_properties``), the classification of a failure (infrastructure vs
@@ -69,6 +77,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def enabled(config: pytest.Config) -> bool:
+    """True when the report files are asked for (the verdict and the gate apply either way)."""
     return bool(config.getoption("swarmconf_reports") or config.getoption("swarmconf_reports_dir"))
 
 
@@ -79,17 +88,19 @@ def run_level(config: pytest.Config) -> Level:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the contract clause IDs a test proves")
-    if not enabled(config):
+    if config.option.help or getattr(config.option, "collectonly", False):
         return
-    root = config.getoption("swarmconf_reports_dir") or config.rootpath / "reports" / "out"
-    run = rundir.RunDir(Path(root).resolve(), shared_run_id(config))
-    _default(config, "allure_report_dir", str(run.allure_results))
-    _default(config, "xmlpath", str(run.junit))
-    if _default(config, "htmlpath", str(run.html)):
-        config.option.self_contained_html = True
+    run = None
+    if enabled(config):
+        root = config.getoption("swarmconf_reports_dir") or config.rootpath / "reports" / "out"
+        run = rundir.RunDir(Path(root).resolve(), shared_run_id(config))
+        _default(config, "allure_report_dir", str(run.allure_results))
+        _default(config, "xmlpath", str(run.junit))
+        if _default(config, "htmlpath", str(run.html)):
+            config.option.self_contained_html = True
     if hasattr(config, "workerinput"):
-        return  # xdist worker: classification and labels only (module hooks); the controller writes
-    config.pluginmanager.register(ReportsSession(config, run.create()), SESSION_PLUGIN)
+        return  # xdist worker: classification and labels only (module hooks); the controller judges
+    config.pluginmanager.register(ReportsSession(config, run.create() if run else None), SESSION_PLUGIN)
 
 
 def shared_run_id(config: pytest.Config) -> str:
@@ -112,8 +123,6 @@ def _default(config: pytest.Config, dest: str, value: str) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Store clause IDs on each item and label it for Allure (before allure's label-based selection)."""
-    if not enabled(config):
-        return
     template = _contract_url(config)
     for item in items:
         ids = marker_clauses(item)
@@ -141,7 +150,7 @@ def _contract_url(config: pytest.Config) -> str:
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """Classify a failure while its exception is at hand; record it on the report and as an Allure label."""
-    if not enabled(item.config) or call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
+    if call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
         yield
         return
     kind = outcomes.failure_kind(call.when, call.excinfo.value)
@@ -174,17 +183,24 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
 class ReportsSession:
     """Session state of the controller process: collects reports, judges, writes every output."""
 
-    def __init__(self, config: pytest.Config, run: rundir.RunDir):
+    def __init__(self, config: pytest.Config, run: rundir.RunDir | None):
         self.config = config
         self.run = run
+        """The run folder, when ``--reports`` asked for the files."""
         self.level = run_level(config)
         self.reports: dict[str, list[pytest.TestReport]] = {}
         self.collected: dict[str, tuple[str, ...]] = {}
         self.deselected: set[str] = set()
         self.collection_errors: list[str] = []
-        self.base = manifest.base_manifest(config, run_id=run.run_id)
+        self.base = manifest.base_manifest(config, run_id=run.run_id) if run else {}
         self.outcome: Outcome | None = None
         _metadata(config).update(manifest.flatten(self.base))
+
+    def conformance(self) -> bool:
+        """True when the gate applies: ``--reports`` asked for it, or the session collected or ran a test
+        that names a clause."""
+        named = (c for reps in self.reports.values() for c in outcomes.clauses_of(reps[0].user_properties))
+        return self.run is not None or any(self.collected.values()) or any(named)
 
     # -- collection ---------------------------------------------------------------------------------------
 
@@ -220,6 +236,8 @@ class ReportsSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.conformance():
+            return  # not the suites (the project's own tests): pytest's exit status stands
         records = [outcomes.record(reps) for reps in self.reports.values()]
         selection = Selection(
             collected=self.collected,
@@ -230,8 +248,13 @@ class ReportsSession:
         self.outcome = judge(records, selection, level=self.level)
         if int(exitstatus) in KEPT_PYTEST_CODES and not self.collection_errors:
             self.outcome.exit_code = ExitCode(int(exitstatus))  # interrupted, usage error, nothing selected
-        run = self.run
-        summary.write(self.outcome, run_id=run.run_id, json_path=run.summary_json, md_path=run.summary_md)
+        if self.run is not None:
+            self._write(self.run, self.outcome)
+        session.exitstatus = self.outcome.exit_code
+
+    def _write(self, run: rundir.RunDir, outcome: Outcome) -> None:
+        """Every report file of the run folder."""
+        summary.write(outcome, run_id=run.run_id, json_path=run.summary_json, md_path=run.summary_md)
         full = manifest.merged(self.config, self.base)
         manifest.write(run.manifest, full)
         flat = manifest.flatten(full)
@@ -240,7 +263,6 @@ class ReportsSession:
         allure_meta.write_categories(run.allure_results)
         allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=allure_html.report_name(full))
         rundir.point_latest(run)
-        session.exitstatus = self.outcome.exit_code
 
     # -- presentation -------------------------------------------------------------------------------------
 
@@ -257,7 +279,10 @@ class ReportsSession:
             if cv.tests or cv.blocks:
                 flag = "  (blocks)" if cv.blocks else "  (strict gap)" if cv.strict_gap else ""
                 tr.write_line(f"{cv.clause.id:<6} {cv.clause.level.value:<8} {cv.verdict.value:<16}{flag}")
-        tr.write_line(f"summary: {self.run.summary_md}")
+        if self.run is not None:
+            tr.write_line(f"summary: {self.run.summary_md}")
+        else:
+            tr.write_line("no report files: add --reports (or use `swarmconf run`) for summary, JUnit, HTML, Allure")
         tr.write_line(f"verdict: {headline(self.outcome)} (exit code {int(self.outcome.exit_code)})")
 
 
@@ -265,7 +290,7 @@ class ReportsSession:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """pytest-xdist worker: send what it collected and deselected to the controller."""
     config = session.config
-    if enabled(config) and hasattr(config, "workeroutput"):
+    if hasattr(config, "workeroutput"):
         config.workeroutput["swarmconf_collected"] = {
             i.nodeid: list(outcomes.clauses_of(i.user_properties)) for i in session.items
         }
@@ -273,7 +298,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
     config = items[0].config if items else None
-    if config is not None and enabled(config) and hasattr(config, "workeroutput"):
+    if config is not None and hasattr(config, "workeroutput"):
         bucket = config.workeroutput.setdefault("swarmconf_deselected", [])
         bucket.extend(str(a) for i in items for m in i.iter_markers(name="clause") for a in m.args)
 

@@ -22,7 +22,8 @@ full selection, clauses uncovered  not-run "no test names this clause", 6
 narrowed run with a failure        1, and the verdict line says the run was partial
 collection error                   3
 unknown clause ID                  usage error (4)
---reports not given                no folder, pytest's own exit code
+--reports not given                the gate still applies (verdict, exit code), no folder is written
+no clause marker in the session    pytest's own exit status (the project's own tests)
 =================================  ==========================================================================
 
 Outputs: JUnit classname/name, Allure labels/categories/environment/executor, run manifest (stash + hook),
@@ -234,11 +235,26 @@ def test_nothing_selected_keeps_pytest_exit_5_and_fails_the_gate(suite):
     assert run.summary["gate"] == "failed"
 
 
-def test_without_reports_option_nothing_is_written(pytester):
-    pytester.makepyfile(test_x='import pytest\n@pytest.mark.clause("ISO-4")\ndef test_x():\n    pass\n')
-    result = pytester.runpytest("-p", "no:swarmconf", "-p", "no:pytest-kind", "test_x.py")
-    assert result.ret == 0
+PLAIN = ("-p", "no:swarmconf", "-p", "no:pytest-kind", "-p", "no:cacheprovider")
+
+
+def test_without_reports_option_the_gate_still_applies_and_nothing_is_written(pytester):
+    pytester.makepyfile(test_x=PASSING + NOT_ENFORCEABLE)
+    result = pytester.runpytest(*PLAIN)
+    assert result.ret == ExitCode.INCOMPLETE, "a not-enforceable clause, uncovered clauses: never 0"
+    result.stdout.fnmatch_lines(["*swarm-conformance verdict*", "ISO-6 *not-enforceable*", "verdict: INCOMPLETE:*"])
+    result.stdout.fnmatch_lines(["no report files: add --reports*"])
     assert not (pytester.path / "reports").exists()
+    narrowed = pytester.runpytest(*PLAIN, "-k", "auth")
+    assert narrowed.ret == ExitCode.PARTIAL
+    narrowed.stdout.fnmatch_lines(["verdict: PARTIAL: 2 of 25 gating clauses judged*"])
+
+
+def test_a_session_without_clause_markers_keeps_pytest_exit_status(pytester):
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    result = pytester.runpytest(*PLAIN)
+    assert result.ret == 0
+    assert "swarm-conformance verdict" not in result.stdout.str()
 
 
 def test_junit_classname_is_the_area_and_name_the_clause_and_test(suite):
