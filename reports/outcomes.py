@@ -103,7 +103,7 @@ def record(reports: Sequence[pytest.TestReport]) -> TestRecord:
         if new is None:
             continue
         if status is TestStatus.PASSED or rep.when != "teardown":
-            status, phase, message = new, rep.when, _message(rep)
+            status, phase, message = new, rep.when, failure_message(rep)
     props = [p for rep in reports for p in rep.user_properties]
     duration = sum(rep.duration for rep in reports)
     blamed = _values(props, BLAMED_PROPERTY) if status is TestStatus.FAILED else ()
@@ -129,7 +129,7 @@ def _phase_status(rep: pytest.TestReport) -> TestStatus | None:
     if rep.skipped:
         if hasattr(rep, "wasxfail"):
             return TestStatus.FAILED
-        return _skip_status(_message(rep))
+        return _skip_status(failure_message(rep))
     kind = dict(rep.user_properties).get(FAILURE_PROPERTY)
     if kind is None:
         kind = INFRASTRUCTURE if rep.when != "call" else CONTRACT
@@ -142,7 +142,7 @@ def _skip_status(reason: str) -> TestStatus:
     return TestStatus.SKIPPED
 
 
-def _message(rep: pytest.TestReport) -> str:
+def failure_message(rep: pytest.TestReport) -> str:
     """A one-line reason: the skip reason, the xfail reason, or the exception line."""
     if hasattr(rep, "wasxfail") and rep.skipped:
         return f"xfail: {rep.wasxfail}".rstrip(": ")

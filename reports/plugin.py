@@ -29,12 +29,23 @@ import allure
 import pytest
 from _pytest.junitxml import mangle_test_address, xml_key
 
-from swarmconf.contract import CLAUSES, Level
-from swarmconf.reports import allure_html, allure_meta, attribution, manifest, outcomes, rundir, summary
+from swarmconf.contract import CLAUSES, DOCUMENT, Level
+from swarmconf.reports import (
+    allure_html,
+    allure_meta,
+    attribution,
+    contract_page,
+    html_summary,
+    manifest,
+    outcomes,
+    rundir,
+    summary,
+)
 from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode
 from swarmconf.reports.verdicts import Outcome, Selection, headline, judge
 
-DEFAULT_CONTRACT_URL = "CONTRACT.md#{anchor}"
+RUN_CONTRACT_URL = "../" + contract_page.HTML_NAME + "#{id}"
+"""From ``allure-report/index.html`` to the contract page in the run folder (written at configure)."""
 SESSION_PLUGIN = "swarmconf-reports-session"
 
 
@@ -65,8 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--contract-url",
         dest="swarmconf_contract_url",
         default=None,
-        help="link template to a clause's text in Allure, with {id}, {area} and {anchor} "
-        "(default: <rootdir>/CONTRACT.md if present, else a relative CONTRACT.md link)",
+        help="link template to a clause's text in Allure, with {id}, {area} and {anchor} (default: the run "
+        "folder's CONTRACT.html with --reports, else the CONTRACT.md the harness ships)",
     )
 
 
@@ -100,7 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
     if hasattr(config, "workerinput"):
         return  # xdist worker: classification and labels only (module hooks); the controller judges
-    config.pluginmanager.register(ReportsSession(config, run.create() if run else None), SESSION_PLUGIN)
+    if run is not None:
+        contract_page.write(run.create().path)  # the clause links of every report resolve to it
+    config.pluginmanager.register(ReportsSession(config, run), SESSION_PLUGIN)
 
 
 def shared_run_id(config: pytest.Config) -> str:
@@ -143,33 +156,77 @@ def _contract_url(config: pytest.Config) -> str:
     given = config.getoption("swarmconf_contract_url")
     if given:
         return str(given)
-    local = config.rootpath / "CONTRACT.md"
-    return local.as_uri() + "#{anchor}" if local.is_file() else DEFAULT_CONTRACT_URL
+    return RUN_CONTRACT_URL if enabled(config) else DOCUMENT.as_uri() + "#{anchor}"
+
+
+_OUTCOME_KEY = pytest.StashKey[str]()
+"""Per item: the Allure ``outcome`` group it belongs in, once known."""
+_WHY_KEY = pytest.StashKey[str]()
+"""Per item: what failed and why, for its Allure title."""
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    """Classify a failure while its exception is at hand; record it on the report and as an Allure label."""
-    if call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
-        yield
-        return
-    kind = outcomes.failure_kind(call.when, call.excinfo.value)
+    """Classify a failure while its exception is at hand; record it on the report and as Allure labels; after
+    the teardown, give every test its ``outcome`` label (the first level of the Allure tree)."""
+    failing = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
+    kind, label = _classify(item, call) if failing else ("", "")
+    result = yield
+    report: pytest.TestReport = result.get_result()
+    if failing and (report.failed or hasattr(report, "wasxfail")):
+        _record_failure(item, call, report, kind, label)
+        item.stash.setdefault(_OUTCOME_KEY, label)
+    elif report.skipped:
+        item.stash.setdefault(_OUTCOME_KEY, allure_meta.SKIPPED)
+    if report.when == "teardown":
+        allure.dynamic.label(allure_meta.OUTCOME_LABEL, allure_meta.outcome_group(item.stash.get(_OUTCOME_KEY, "")))
+        primary = next(iter(outcomes.clauses_of(item.user_properties)), "")
+        allure.dynamic.title(leaf_title(item.name, primary, item.stash.get(_WHY_KEY, "")))
+
+
+def _classify(item: pytest.Item, call: pytest.CallInfo[None]) -> tuple[str, str]:
+    """``(kind, label)``: contract or infrastructure, and the label (a strict-only contract failure at
+    baseline is a strict gap); the label is also written into the trace for Allure 2's categories."""
+    kind = outcomes.failure_kind(call.when, call.excinfo.value if call.excinfo else None)
     label = kind
     clauses = [CLAUSES[c] for c in outcomes.clauses_of(item.user_properties)]
     strict_only = bool(clauses) and all(c.level is Level.STRICT for c in clauses)
     if kind == outcomes.CONTRACT and strict_only and run_level(item.config) is Level.BASELINE:
         label = outcomes.STRICT_GAP
     item.add_report_section(call.when, allure_meta.TRACE_SECTION, f"{allure_meta.FAILURE_LABEL}: {label}")
-    result = yield
-    report: pytest.TestReport = result.get_result()
-    if report.failed or hasattr(report, "wasxfail"):
-        report.user_properties.append((outcomes.FAILURE_PROPERTY, kind))
-        allure.dynamic.label(allure_meta.FAILURE_LABEL, label)
-        blamed = attribution.blamed_clause(
-            call.excinfo.value, outcomes.clauses_of(item.user_properties), phase=call.when
-        )
-        if kind == outcomes.CONTRACT and blamed is not None:
-            report.user_properties.append((outcomes.BLAMED_PROPERTY, blamed))
+    return kind, label
+
+
+def _record_failure(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, kind: str, label: str
+) -> None:
+    report.user_properties.append((outcomes.FAILURE_PROPERTY, kind))
+    allure.dynamic.label(allure_meta.FAILURE_LABEL, label)
+    exc = call.excinfo.value if call.excinfo else None
+    blamed = attribution.blamed_clause(exc, outcomes.clauses_of(item.user_properties), phase=call.when)
+    if kind == outcomes.CONTRACT and blamed is not None:
+        report.user_properties.append((outcomes.BLAMED_PROPERTY, blamed))
+    item.stash.setdefault(_WHY_KEY, failure_why(label, blamed, outcomes.failure_message(report)))
+
+
+_FAILURE_WORDS = {
+    outcomes.CONTRACT: "FAILED",
+    outcomes.INFRASTRUCTURE: "INFRASTRUCTURE ERROR",
+    outcomes.STRICT_GAP: "STRICT GAP",
+}
+
+
+def failure_why(label: str, clause_id: str | None, message: str) -> str:
+    """What failed and why, in a few words: ``FAILED on ISO-5: AssertionError: ...``."""
+    on = f" on {clause_id}" if clause_id and label != outcomes.INFRASTRUCTURE else ""
+    return f"{_FAILURE_WORDS.get(label, label)}{on}: {message[:160]}"
+
+
+def leaf_title(name: str, primary: str, why: str) -> str:
+    """A test's Allure title: its primary clause (the tree groups by area, not by clause), its name, and for
+    a failure what failed and why, readable in the tree without opening the test."""
+    title = f"{primary}: {name}" if primary else name
+    return f"{title} — {why}" if why else title
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -259,16 +316,21 @@ class ReportsSession:
         manifest.write(run.manifest, full)
         flat = manifest.flatten(full)
         _metadata(self.config).update(flat)
-        allure_meta.write_environment(run.allure_results, flat)
+        allure_meta.write_environment(run.allure_results, allure_meta.identity(flat))
         allure_meta.write_categories(run.allure_results)
-        allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=allure_html.report_name(full))
+        title = allure_html.report_name(full, verdict=headline(outcome), exit_code=int(outcome.exit_code))
+        allure_meta.write_executor(run.allure_results, run_id=run.run_id, report_name=title)
         rundir.point_latest(run)
 
     # -- presentation -------------------------------------------------------------------------------------
 
+    def pytest_html_report_title(self, report: Any) -> None:
+        """pytest-html asks at session start, before any verdict: the verdict is the first line below it."""
+        report.title = f"UserSwarm conformance — run {shared_run_id(self.config)}"
+
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         if self.outcome is not None:
-            prefix.append(verdict_table_html(self.outcome))
+            prefix.append(html_summary.verdict_section(self.outcome))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.outcome is None:
@@ -320,33 +382,6 @@ def narrowed(config: pytest.Config) -> bool:
         if testpaths and not any(path == t or path in t.parents for t in testpaths):
             return True
     return False
-
-
-_CELL_COLOURS = {"pass": "#c8e6c9", "fail": "#ffcdd2", "error": "#ffe0b2", "not-enforceable": "#e1bee7"}
-
-
-def verdict_table_html(outcome: Outcome) -> str:
-    """The clause verdicts as an HTML table for pytest-html's summary section."""
-    from html import escape
-
-    def row(cv: Any) -> str:
-        colour = _CELL_COLOURS.get(cv.verdict.value, "#eeeeee")
-        note = escape(str(cv.reason)) + (" (blocks the release)" if cv.blocks else "")
-        note += " (strict gap)" if cv.strict_gap else ""
-        return (
-            f'<tr class="swarmconf-verdict-{cv.verdict.value}"><td>{cv.clause.id}</td>'
-            f"<td>{cv.clause.level.value}</td>"
-            f'<td style="background:{colour};font-weight:bold">{cv.verdict.value}</td>'
-            f"<td>{note}</td><td>{escape(cv.clause.title)}</td></tr>"
-        )
-
-    head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("clause", "level", "verdict", "note", "statement"))
-    return (
-        f'<h2 id="swarmconf-verdict">Verdict: {escape(headline(outcome))} '
-        f"(exit code {int(outcome.exit_code)})</h2>"
-        '<table id="swarmconf-clauses" style="border-collapse:collapse" border="1" cellpadding="3">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(row(cv) for cv in outcome.clauses)}</tbody></table>"
-    )
 
 
 def _metadata(config: pytest.Config) -> dict[str, Any]:

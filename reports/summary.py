@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from swarmconf.contract import Level
+from swarmconf.contract import CLAUSES, Level, clause_text
+from swarmconf.reports import contract_page
 from swarmconf.reports.exitcodes import ExitCode
 from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict, headline, judged
 
@@ -94,14 +95,17 @@ def _level_table(outcome: Outcome) -> list[str]:
 
 
 def _clause_table(outcome: Outcome) -> list[str]:
-    rows = ["| clause | area | level | verdict | tests | note |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| clause | level | verdict | tests | note | the clause (CONTRACT.md) |",
+        "|---|---|---|---|---|---|",
+    ]
     for cv in outcome.clauses:
         note = cv.reason or ("blocks the release" if cv.blocks else "")
         if cv.strict_gap:
             note = "strict gap" + (f"; {note}" if note else "")
         rows.append(
-            f"| {cv.clause.id} | {cv.clause.area.value} | {cv.clause.level.value} | {_ICONS[cv.verdict]} "
-            f"| {len(cv.tests)} | {note} |"
+            f"| [{cv.clause.id}]({contract_page.href(cv.clause)}) | {cv.clause.level.value} | {_ICONS[cv.verdict]} "
+            f"| {len(cv.tests)} | {note} | {_one_line(clause_text(cv.clause.id), limit=None)} |"
         )
     return rows
 
@@ -123,11 +127,14 @@ def _details(title: str, outcome: Outcome, status: TestStatus) -> list[str]:
         if t.blamed and len(t.clauses) > 1:
             clauses += f"; failed on {t.blamed[0]}"
         lines.append(f"- `{t.nodeid}` ({clauses}; in {t.phase}): {_one_line(t.message)}")
+        on = t.blamed[0] if t.blamed else (t.clauses[0] if t.clauses else None)
+        if on is not None and on in CLAUSES:
+            lines.append(f"  > **{on}**: {_one_line(clause_text(on), limit=None)}")
     return [*lines, ""]
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")[:300]
+def _one_line(text: str, *, limit: int | None = 300) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")[:limit]
 
 
 def _clause(cv: ClauseVerdict) -> dict[str, Any]:
@@ -136,6 +143,7 @@ def _clause(cv: ClauseVerdict) -> dict[str, Any]:
         "area": cv.clause.area.value,
         "level": cv.clause.level.value,
         "title": cv.clause.title,
+        "text": clause_text(cv.clause.id),
         "verdict": cv.verdict.value,
         "gating": cv.gating,
         "blocks": cv.blocks,

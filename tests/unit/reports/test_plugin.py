@@ -268,9 +268,9 @@ def test_junit_classname_is_the_area_and_name_the_clause_and_test(suite):
 
 
 def _allure_results(run):
-    return {
-        d["name"]: d for d in (json.loads(p.read_text()) for p in (run.folder / "allure-results").glob("*-result.json"))
-    }
+    """The Allure results by test function (a failed test's title says what failed and why)."""
+    results = (json.loads(p.read_text()) for p in (run.folder / "allure-results").glob("*-result.json"))
+    return {d["fullName"].rsplit("#", 1)[-1]: d for d in results}
 
 
 def test_allure_labels_come_from_the_clause_marker_unless_the_test_set_them(suite):
@@ -292,15 +292,37 @@ def test_own_epic(cluster):
     def labels(name):
         return sorted((lb["name"], lb["value"]) for lb in results[name]["labels"] if lb["name"] != "tag")
 
-    assert {("epic", "isolation"), ("story", "ISO-5"), ("story", "MSG-1"), ("severity", "critical")} <= set(
-        labels("test_auth_before_runtime")
-    )
+    auth = labels("test_auth_before_runtime")
+    assert {("epic", "isolation"), ("story", "ISO-5"), ("severity", "critical")} <= set(auth)
+    assert ("story", "MSG-1") not in auth and ("epic", "messages") not in auth, "one epic and one story per test"
+    tags = {lb["value"] for lb in results["test_auth_before_runtime"]["labels"] if lb["name"] == "tag"}
+    assert "MSG-1" in tags, "the other clauses a test checks are tags"
     assert {("severity", "normal"), ("failure", "strict-gap")} <= set(labels("test_token"))
     own = labels("test_own_epic")
     assert ("epic", "custom epic") in own and ("epic", "deletion") not in own
     assert ("failure", "infrastructure") in own
+    assert (
+        results["test_own_epic"]["name"]
+        == "DEL-2: test_own_epic — INFRASTRUCTURE ERROR: RuntimeError: kind cluster did not come up"
+    )
+    assert results["test_token"]["name"] == "ISO-7: test_token — STRICT GAP on ISO-7: AssertionError: token automounted"
+    assert results["test_cross_user_denied"]["name"] == "ISO-4: test_cross_user_denied"
+    outcome = {k: [lb["value"] for lb in r["labels"] if lb["name"] == "outcome"] for k, r in results.items()}
+    assert outcome == {
+        "test_cross_user_denied": ["5. passed"],
+        "test_auth_before_runtime": ["5. passed"],
+        "test_token": ["3. strict gaps (known, not gating)"],
+        "test_own_epic": ["2. infrastructure errors (no verdict)"],
+    }
     links = results["test_cross_user_denied"]["links"]
-    assert links[0]["name"].startswith("ISO-4: ") and links[0]["url"].endswith("#iso--isolation")
+    assert links[0]["name"].startswith("ISO-4: ") and links[0]["url"] == "../CONTRACT.html#ISO-4"
+    page = (run.folder / "allure-report" / links[0]["url"].split("#")[0]).resolve()
+    assert page == run.folder / "CONTRACT.html" and 'id="ISO-4"' in page.read_text(), "the link resolves"
+    description = results["test_auth_before_runtime"]["description"]
+    assert "- **ISO-5** (baseline, proves; counted here): Authentication happens before any runtime access" in (
+        description
+    )
+    assert "- **MSG-1** (baseline, also checks): The app sends the message with its credential" in description
 
 
 def test_allure_side_files_and_manifest(suite, pytester):
@@ -325,7 +347,7 @@ def pytest_swarmconf_run_manifest(config):
     assert manifest["run_id"] == "run-42" and manifest["level"] == "baseline"
     results = run.folder / "allure-results"
     env = (results / "environment.properties").read_text()
-    assert "cluster.kubernetes=v1.34.1" in env and "images.orchestrator=sha256\\:abc" not in env
+    assert env == "cluster.kubernetes=v1.34.1\nlevel=baseline\nrun_id=run-42\n", "the run's identity only"
     categories = json.loads((results / "categories.json").read_text())
     assert [c["name"] for c in categories][:2] == ["Infrastructure errors (no verdict)", "Contract failures"]
     assert json.loads((results / "executor.json").read_text())["buildName"] == "run-42"
