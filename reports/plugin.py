@@ -326,7 +326,8 @@ class ReportsSession:
 
     def pytest_html_report_title(self, report: Any) -> None:
         """pytest-html asks at session start, before any verdict: the verdict is the first line below it."""
-        report.title = f"UserSwarm conformance — run {shared_run_id(self.config)}"
+        if self.run is not None:
+            report.title = f"UserSwarm conformance — run {self.run.run_id}"
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         if self.outcome is not None:

@@ -189,3 +189,18 @@ def test_workers_option_rejects_what_is_not_a_count():
     for bad in ("two", "-1"):
         with pytest.raises(argparse.ArgumentTypeError):
             run_cli.workers_option(bad)
+
+
+def test_the_allure_title_is_readable_and_leads_with_the_verdict():
+    manifest = {"profile": {"name": "reference", "source": "/x/reference.yaml"}, "run_id": "r-1"}
+    title = allure_html.report_name(manifest, verdict="PARTIAL: 3 of 25 gating clauses judged", exit_code=7)
+    assert title == "PARTIAL (exit 7) — UserSwarm conformance of reference — run r-1"
+    assert "source" not in allure_html.report_name({"profile": "mine.yaml", "run_id": "r"})
+
+
+def test_swarmconf_run_prints_the_verdict_line_of_the_summary(tmp_path, capsys):
+    run = rundir.RunDir(tmp_path, "r-1").create()
+    line = "PARTIAL: 3 of 25 gating clauses judged, not a release verdict (none failed)"
+    run.summary_json.write_text(json.dumps({"exit_code": 7, "exit_meaning": line, "level": "baseline"}))
+    run_cli._print_where(run)
+    assert f"verdict: {line} (exit code 7, level baseline)" in capsys.readouterr().out
