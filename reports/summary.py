@@ -55,7 +55,7 @@ def write(outcome: Outcome, *, run_id: str, json_path: Path, md_path: Path) -> d
 
 
 def markdown(outcome: Outcome, *, run_id: str) -> str:
-    """The summary for people: the gate, counts per level, a row per clause, then the details."""
+    """The summary for people: the verdict, what failed and why, counts per level, a row per clause."""
     lines = [
         f"# Conformance summary — run `{run_id}`",
         "",
@@ -68,9 +68,10 @@ def markdown(outcome: Outcome, *, run_id: str) -> str:
             "clauses below were judged on the tests that ran; a release needs a run of the whole suite.",
             "",
         ]
-    lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
+    # What failed and why first (a release manager reads from the top), then every clause.
     lines += _details("Contract failures", outcome, TestStatus.FAILED)
     lines += _details("Infrastructure errors (no verdict; not a contract failure)", outcome, TestStatus.INFRA)
+    lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
     gaps = [cv for cv in outcome.clauses if cv.strict_gap]
     if gaps:
         lines += ["## Strict gaps (reported, not gating at this level)", ""]

@@ -86,4 +86,5 @@ def test_summaries_show_each_clause_text_next_to_its_verdict(suite):
         f"| [ISO-5](CONTRACT.html#ISO-5) | baseline | ❌ fail | 1 | blocks the release | {clause_text('ISO-5')}" in md
     )
     assert f"  > **ISO-5**: {clause_text('ISO-5')}" in md, "a failure quotes the clause it broke"
+    assert md.index("## Contract failures") < md.index("| clause |"), "what failed comes before the clause table"
     assert (run.folder / "CONTRACT.html").is_file()
