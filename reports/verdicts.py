@@ -222,7 +222,9 @@ def _clause_verdict(clause: Clause, tests: list[TestRecord], sel: Selection, gat
 def _absent_reason(clause: Clause, sel: Selection) -> NotRunReason:
     if clause.id in sel.deselected_clauses:
         return NotRunReason.DESELECTED
-    return NotRunReason.NOT_SELECTED if sel.narrowed else NotRunReason.NO_TEST
+    # In any partial run a clause without a collected test may just be outside the selection; a complete run
+    # is the one that tells a gap in the suite (no test names it) apart.
+    return NotRunReason.NOT_SELECTED if sel.partial else NotRunReason.NO_TEST
 
 
 def _exit_code(verdicts: list[ClauseVerdict], unlabelled: list[TestRecord], sel: Selection) -> ExitCode:
