@@ -165,7 +165,7 @@ def test_invalid_input_is_rejected_and_destroys_nothing(
 
     crd = profile.crd
     _harness_may_patch(platform, ws.swarm_name)
-    for patch in profile.swarm.invalid_patches:
+    for patch in profile.swarm.all_invalid_patches():
         with allure.step(f"patch the UserSwarm with {patch}: refused or reported, and nothing destroyed"):
             original = platform.swarm_named(ws.swarm_name) or {}
             try:
