@@ -68,8 +68,8 @@ def test_a_real_child_gets_sigint_and_finishes_its_teardown(tmp_path: Path) -> N
     script = textwrap.dedent(
         f"""
         import pathlib, sys, time
-        print("ready", flush=True)
         try:
+            print("ready", flush=True)  # inside the try: a SIGINT right after it is still the teardown's
             time.sleep(60)
         except KeyboardInterrupt:
             time.sleep(0.5)  # a teardown that takes a while
