@@ -9,4 +9,8 @@ called ``fixtures``), and every tool -- Python, mypy, the packaging -- sees the 
 
 from setuptools import find_packages, setup
 
-setup(packages=["swarmconf", *(f"swarmconf.{p}" for p in find_packages("swarmconf"))])
+setup(
+    packages=["swarmconf", *(f"swarmconf.{p}" for p in find_packages("swarmconf"))],
+    # The contract the harness checks travels with it: swarmconf.contract reads it, the reports copy it.
+    package_data={"swarmconf": ["CONTRACT.md"]},
+)

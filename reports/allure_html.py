@@ -19,6 +19,14 @@ from typing import Any
 
 from swarmconf.reports import allure_meta, rundir, toolchain
 
+AWESOME_OPTIONS: dict[str, Any] = {
+    "singleFile": True,
+    "groupBy": [allure_meta.OUTCOME_LABEL, "epic"],
+    "defaultSortBy": "status,asc",
+}
+"""Allure 3's report: one file; the tree by outcome (failures first), then area; each leaf's title starts with
+its primary clause (a level per clause would push the failures off the first screen)."""
+
 
 class AllureFailed(RuntimeError):
     """The Allure CLI ran and failed."""
@@ -35,7 +43,7 @@ def generate(run: rundir.RunDir, *, cli: Path | None = None, log: toolchain.Log 
         "historyPath": str(run.allure_history),
         "categories": allure_meta.allure3_categories(),
         "plugins": {
-            "awesome": {"options": {"singleFile": True, "reportName": name, "groupBy": ["epic", "story"]}},
+            "awesome": {"options": {**AWESOME_OPTIONS, "reportName": name}},
         },
     }
     run.allure_config.write_text(json.dumps(config, indent=2) + "\n")
@@ -63,17 +71,29 @@ def seed_history(run: rundir.RunDir) -> None:
 
 
 def _report_name(run: rundir.RunDir) -> str:
+    manifest, summary = _json(run.manifest, {"run_id": run.run_id}), _json(run.summary_json, {})
+    return report_name(manifest, verdict=str(summary.get("exit_meaning", "")), exit_code=summary.get("exit_code"))
+
+
+def _json(path: Path, default: dict[str, Any]) -> dict[str, Any]:
     try:
-        manifest = json.loads(run.manifest.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        manifest = {"run_id": run.run_id}
-    return report_name(manifest)
+        return default
+    return data if isinstance(data, dict) else default
 
 
-def report_name(manifest: dict[str, Any]) -> str:
-    """The report's title: profile under test and run ID."""
-    profile = manifest.get("profile") or "reference"
-    return f"UserSwarm conformance — {profile} — {manifest.get('run_id', '')}"
+def report_name(manifest: dict[str, Any], *, verdict: str = "", exit_code: int | None = None) -> str:
+    """The report's title for a person: the verdict first, then the profile's name and the run ID.
+
+    The manifest's ``profile`` is the fixtures plugin's ``{"name", "source"}`` (or the ``--profile`` as given,
+    or nothing); only its name goes in the title: the file it came from is in the environment section.
+    """
+    profile = manifest.get("profile")
+    name = profile.get("name") if isinstance(profile, dict) else profile
+    word = verdict.split(":", 1)[0].strip() or "NO VERDICT"
+    code = "" if exit_code is None else f" (exit {exit_code})"
+    return f"{word}{code} — UserSwarm conformance of {name or 'reference'} — run {manifest.get('run_id', '')}"
 
 
 def _node_env() -> dict[str, str]:

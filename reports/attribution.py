@@ -1,4 +1,4 @@
-"""Which clause a failing test failed: per-clause checks inside a test that names several clauses.
+"""Which clause a failing test failed, and when a clause a test names counts as proven.
 
 Many tests prove one clause and, on the way, check others (a deletion test also checks that the bystander
 workspace is untouched: DEL-5). Without more, a failure of such a test would count against every clause it
@@ -8,11 +8,35 @@ secondary clause is written::
     with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
 
-It is an Allure step titled with the clause ID. A failure raised inside it is *blamed* on that clause; a
-failure outside every such block is blamed on the test's first (primary) clause. When the block finishes
-without a failure, its clause is recorded as *checked*. For a failed test, each clause it names is then:
-failed if blamed; passed if a check of it had finished before the failure; not reached otherwise (the test
-never got to check it). A test that passes passes every clause it names, as before.
+It is an Allure step titled with the clause ID. When the block finishes without a failure, its clause is
+recorded as *checked* (information for the reader, never a verdict by itself).
+
+**Blame** — the clause a contract failure counts against, first match wins:
+
+1. the innermost ``checks()`` block the failure left (in the test body: the test says what it proves there);
+2. the clause of a :class:`~swarmconf.contract.ContractBreach` in the exception's chain: always in a
+   fixture's setup or teardown (two UserSwarms for one workspace, a workspace that never verifies, a
+   bystander's message that fails, a cleanup that leaves objects behind), whether the test names that
+   clause or not; in the body, only when the test names it;
+3. the test's first (primary) clause: code outside every block proves the primary clause.
+
+**The rule for a clause a test names** (the static declaration is the test's ``@pytest.mark.clause``
+marker: ``checks()`` blocks are only met at run time, so which blocks were *expected* is unknowable once
+the test stopped; the marker is what the test promised to check):
+
+* the test passed (setup, body and teardown): the clause passes;
+* the test failed and the failure is blamed on this clause: the clause fails;
+* the test failed in its teardown, blamed on another clause, after the whole body ran and passed: the clause
+  passes (all of its checks ran);
+* the test failed anywhere else, blamed on another clause: the clause is *not reached* (not-run), even when a
+  ``checks()`` block of it had finished, because another of its blocks, or the rest of the body, never ran
+  (a failure between DEL-3's two blocks leaves DEL-3 not reached, never *pass*);
+* the test errored (infrastructure), was skipped, or never reported (an xdist worker that crashed before the
+  setup report; the clauses come from the collected marker then, not from the lost report): the clause has
+  no verdict from it.
+
+A clause's verdict is then the worst over every test that names it (:mod:`swarmconf.reports.verdicts`), so
+a clause reads *pass* only when every test that names it ran to its end and passed.
 
 The blame travels on the exception (an attribute), the checked clauses on the item's ``user_properties`` so
 that both survive pytest-xdist's report serialisation.
@@ -27,6 +51,7 @@ from contextvars import ContextVar
 import allure
 
 from swarmconf.contract import clause
+from swarmconf.reports.outcomes import breach_of
 
 __all__ = ["BLAME_ATTRIBUTE", "blamed_clause", "checks", "collecting_checks"]
 
@@ -64,10 +89,12 @@ def collecting_checks() -> Iterator[list[str]]:
         _checked.reset(token)
 
 
-def blamed_clause(exc: BaseException | None, named: tuple[str, ...]) -> str | None:
-    """The clause a test's failure counts against: the one its :func:`checks` block named, else the primary
-    (first) clause the test names; None when the test names none."""
+def blamed_clause(exc: BaseException | None, named: tuple[str, ...], *, phase: str = "call") -> str | None:
+    """The clause a test's contract failure counts against (see the module docstring); None when none."""
     blamed = getattr(exc, BLAME_ATTRIBUTE, None) if exc is not None else None
     if isinstance(blamed, str) and blamed in named:
         return blamed
+    breach = breach_of(exc)
+    if breach is not None and (phase != "call" or breach.clause in named):
+        return breach.clause
     return named[0] if named else None

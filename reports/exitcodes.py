@@ -6,9 +6,8 @@ as the session's exit status.
 ====  =================  =====================================================================================
 code  name               meaning
 ====  =================  =====================================================================================
-0     GATE_PASSED        every gating clause passed (baseline; baseline and strict with ``--level strict``).
-                         Clauses left out of the selection on purpose (``-k``, ``-m``, ``--deselect``, a narrower
-                         path) do not block; the summary then says the run was partial.
+0     GATE_PASSED        every gating clause passed (baseline; baseline and strict with ``--level strict``),
+                         in a run of the whole suite: only a complete run can open the gate.
 1     CONTRACT_FAILED    at least one gating clause failed: a test's body proved the platform breaks it.
                          Wins over every other verdict: a proven breach is a proven breach.
 2     INTERRUPTED        pytest's own code, kept: the run was interrupted (Ctrl-C, SIGTERM, ``-x``).
@@ -20,7 +19,13 @@ code  name               meaning
 5     NO_TESTS           pytest's own code, kept: nothing was selected, so nothing can be gated.
 6     INCOMPLETE         nothing failed, but a gating clause was not run (no test names it, its tests were
                          skipped or never reached) or is not enforceable on this cluster.
+7     PARTIAL            the run was narrowed on purpose (``-k``, ``-m``, ``--deselect``, ``--clause``, test paths
+                         or node IDs) and every clause it judged passed: a quick answer for a developer, never
+                         a release verdict. The verdict line says how many gating clauses were judged.
 ====  =================  =====================================================================================
+
+Precedence, first match wins: 1, 3, 6, 7, 0 (and pytest's 2, 4, 5 are kept as they are). A narrowed run that
+proves a breach still exits 1, and its verdict line says it was partial.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class ExitCode(IntEnum):
     USAGE_ERROR = 4
     NO_TESTS = 5
     INCOMPLETE = 6
+    PARTIAL = 7
 
 
 #: pytest exit statuses the reports never override: they say something the verdict cannot.
@@ -62,4 +68,5 @@ _DESCRIPTIONS = {
     ExitCode.USAGE_ERROR: "USAGE ERROR: pytest rejected the command line",
     ExitCode.NO_TESTS: "NO TESTS: nothing was selected; no verdict",
     ExitCode.INCOMPLETE: "INCOMPLETE: a gating clause was not run or is not enforceable here",
+    ExitCode.PARTIAL: "PARTIAL: the run was narrowed on purpose; not a release verdict",
 }

@@ -2,12 +2,15 @@
 
 The rule that separates an infrastructure error from a contract failure:
 
-* a failure in **setup** or **teardown** (a fixture: cluster, build, platform install, cleanup) is an
-  infrastructure error;
-* a failure in the **call** (the test body, which only talks to the platform) is a contract failure,
-  unless the exception, or one in its ``__cause__``/``__context__`` chain, has a true ``infrastructure``
-  attribute (the fixtures layer sets that on its own error types, for example a wait on a port-forward
-  that never opened);
+* an exception that declares what it is decides, in any phase: walking it and its ``__cause__``/
+  ``__context__`` chain, the first one that is a :class:`~swarmconf.contract.ContractBreach` (the platform
+  broke that clause: two UserSwarms for one workspace, a workspace that never verifies, a bystander's
+  message that fails, a cleanup that leaves the platform's objects behind) makes a contract failure, and
+  the first one with a true ``infrastructure`` attribute (the fixtures layer sets that on its own error
+  types: a port-forward that never opened, a fault that could not be injected) an infrastructure error;
+* otherwise a failure in **setup** or **teardown** (a fixture: cluster, build, platform install) is an
+  infrastructure error, and a failure in the **call** (the test body, which only talks to the platform) is
+  a contract failure;
 * an expected failure (``xfail``) is a failure of the clause: it is known, not met;
 * a skip whose reason starts with ``not enforceable`` (any case; see :func:`not_enforceable`) means the
   cluster cannot enforce the clause (for example no NetworkPolicy-enforcing CNI): never a pass.
@@ -18,11 +21,12 @@ report's ``user_properties``, so it survives pytest-xdist's report serialisation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import pytest
 
+from swarmconf.contract import ContractBreach
 from swarmconf.reports.verdicts import TestRecord, TestStatus
 
 #: ``user_properties`` keys this plugin writes on items and reports.
@@ -45,22 +49,44 @@ def not_enforceable(reason: str) -> NoReturn:
     pytest.skip(f"{NOT_ENFORCEABLE_PREFIX}: {reason}")
 
 
-def is_infrastructure(exc: BaseException | None) -> bool:
-    """True when the exception or one it was raised from declares itself an infrastructure error."""
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and those it was raised from or during, innermost last, each once."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if getattr(exc, "infrastructure", False) is True:
-            return True
+        yield exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return False
+
+
+def declared_kind(exc: BaseException | None) -> str | None:
+    """``contract`` or ``infrastructure`` when the exception (or its chain) declares it, else None."""
+    for link in _chain(exc):
+        if isinstance(link, ContractBreach):
+            return CONTRACT
+        if getattr(link, "infrastructure", False) is True:
+            return INFRASTRUCTURE
+    return None
+
+
+def breach_of(exc: BaseException | None) -> ContractBreach | None:
+    """The :class:`~swarmconf.contract.ContractBreach` that decides this failure, if one does."""
+    for link in _chain(exc):
+        if isinstance(link, ContractBreach):
+            return link
+        if getattr(link, "infrastructure", False) is True:
+            return None
+    return None
+
+
+def is_infrastructure(exc: BaseException | None) -> bool:
+    """True when the exception or one it was raised from declares itself an infrastructure error."""
+    return declared_kind(exc) == INFRASTRUCTURE
 
 
 def failure_kind(when: str, exc: BaseException | None) -> str:
-    """Classify a failed phase: ``infrastructure`` for fixtures or flagged errors, else ``contract``."""
-    if when != "call" or is_infrastructure(exc):
-        return INFRASTRUCTURE
-    return CONTRACT
+    """Classify a failed phase: what the exception declares, else ``infrastructure`` for fixtures and
+    ``contract`` for the test body."""
+    return declared_kind(exc) or (CONTRACT if when == "call" else INFRASTRUCTURE)
 
 
 def clauses_of(user_properties: Iterable[tuple[str, Any]]) -> tuple[str, ...]:
@@ -77,13 +103,13 @@ def record(reports: Sequence[pytest.TestReport]) -> TestRecord:
         if new is None:
             continue
         if status is TestStatus.PASSED or rep.when != "teardown":
-            status, phase, message = new, rep.when, _message(rep)
+            status, phase, message = new, rep.when, failure_message(rep)
     props = [p for rep in reports for p in rep.user_properties]
     duration = sum(rep.duration for rep in reports)
-    blamed = _values(props, BLAMED_PROPERTY) if status is TestStatus.FAILED and phase == "call" else ()
+    blamed = _values(props, BLAMED_PROPERTY) if status is TestStatus.FAILED else ()
     return TestRecord(
         first.nodeid,
-        clauses_of(props),
+        tuple(dict.fromkeys((*clauses_of(props), *blamed))),  # a breach of a clause the test does not name
         status,
         phase=phase,
         message=message,
@@ -103,7 +129,7 @@ def _phase_status(rep: pytest.TestReport) -> TestStatus | None:
     if rep.skipped:
         if hasattr(rep, "wasxfail"):
             return TestStatus.FAILED
-        return _skip_status(_message(rep))
+        return _skip_status(failure_message(rep))
     kind = dict(rep.user_properties).get(FAILURE_PROPERTY)
     if kind is None:
         kind = INFRASTRUCTURE if rep.when != "call" else CONTRACT
@@ -116,7 +142,7 @@ def _skip_status(reason: str) -> TestStatus:
     return TestStatus.SKIPPED
 
 
-def _message(rep: pytest.TestReport) -> str:
+def failure_message(rep: pytest.TestReport) -> str:
     """A one-line reason: the skip reason, the xfail reason, or the exception line."""
     if hasattr(rep, "wasxfail") and rep.skipped:
         return f"xfail: {rep.wasxfail}".rstrip(": ")

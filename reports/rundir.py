@@ -4,6 +4,7 @@ Layout of a run folder::
 
     <run-id>/
       summary.json, summary.md   verdict per clause and level, exit code (the release gate)
+      CONTRACT.md, CONTRACT.html the contract the run checked; every report links a clause to CONTRACT.html#ID
       run-manifest.json          versions, image IDs, profile, cluster, git SHA
       junit.xml                  classname = contract area, name = clause IDs + test
       report.html                self-contained pytest-html report

@@ -7,9 +7,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from swarmconf.contract import Level
-from swarmconf.reports.exitcodes import ExitCode, describe
-from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict
+from swarmconf.contract import CLAUSES, Level, clause_text
+from swarmconf.reports import contract_page
+from swarmconf.reports.exitcodes import ExitCode
+from swarmconf.reports.verdicts import ClauseVerdict, Outcome, TestRecord, TestStatus, Verdict, headline, judged
 
 SCHEMA = 1
 
@@ -30,9 +31,11 @@ def as_dict(outcome: Outcome, *, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "level": outcome.level.value,
         "exit_code": int(outcome.exit_code),
-        "exit_meaning": describe(outcome.exit_code),
+        "exit_meaning": headline(outcome),
         "gate": "passed" if outcome.exit_code is ExitCode.GATE_PASSED else "failed",
-        "complete": not outcome.selection.narrowed and not outcome.selection.deselected_clauses,
+        "partial": outcome.selection.partial,
+        "complete": not outcome.selection.partial,
+        "judged": dict(zip(("clauses", "gating"), judged(outcome), strict=True)),
         "tests": dict(Counter(r.status.value for r in unique.values())),
         "levels": outcome.by_level(),
         "clauses": [_clause(cv) for cv in outcome.clauses],
@@ -52,18 +55,23 @@ def write(outcome: Outcome, *, run_id: str, json_path: Path, md_path: Path) -> d
 
 
 def markdown(outcome: Outcome, *, run_id: str) -> str:
-    """The summary for people: the gate, counts per level, a row per clause, then the details."""
+    """The summary for people: the verdict, what failed and why, counts per level, a row per clause."""
     lines = [
         f"# Conformance summary — run `{run_id}`",
         "",
-        f"**{describe(outcome.exit_code)}** (exit code {int(outcome.exit_code)}; level `{outcome.level.value}`)",
+        f"**{headline(outcome)}** (exit code {int(outcome.exit_code)}; level `{outcome.level.value}`)",
         "",
     ]
-    if outcome.selection.narrowed or outcome.selection.deselected_clauses:
-        lines += ["> Partial run: some clauses were left out of the selection on purpose.", ""]
-    lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
+    if outcome.selection.partial:
+        lines += [
+            "> Partial run: tests were left out on purpose (`-k`, `-m`, `--deselect`, `--clause`, paths). The "
+            "clauses below were judged on the tests that ran; a release needs a run of the whole suite.",
+            "",
+        ]
+    # What failed and why first (a release manager reads from the top), then every clause.
     lines += _details("Contract failures", outcome, TestStatus.FAILED)
     lines += _details("Infrastructure errors (no verdict; not a contract failure)", outcome, TestStatus.INFRA)
+    lines += [*_level_table(outcome), "", *_clause_table(outcome), ""]
     gaps = [cv for cv in outcome.clauses if cv.strict_gap]
     if gaps:
         lines += ["## Strict gaps (reported, not gating at this level)", ""]
@@ -88,14 +96,17 @@ def _level_table(outcome: Outcome) -> list[str]:
 
 
 def _clause_table(outcome: Outcome) -> list[str]:
-    rows = ["| clause | area | level | verdict | tests | note |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| clause | level | verdict | tests | note | the clause (CONTRACT.md) |",
+        "|---|---|---|---|---|---|",
+    ]
     for cv in outcome.clauses:
         note = cv.reason or ("blocks the release" if cv.blocks else "")
         if cv.strict_gap:
             note = "strict gap" + (f"; {note}" if note else "")
         rows.append(
-            f"| {cv.clause.id} | {cv.clause.area.value} | {cv.clause.level.value} | {_ICONS[cv.verdict]} "
-            f"| {len(cv.tests)} | {note} |"
+            f"| [{cv.clause.id}]({contract_page.href(cv.clause)}) | {cv.clause.level.value} | {_ICONS[cv.verdict]} "
+            f"| {len(cv.tests)} | {note} | {_one_line(clause_text(cv.clause.id), limit=None)} |"
         )
     return rows
 
@@ -117,11 +128,14 @@ def _details(title: str, outcome: Outcome, status: TestStatus) -> list[str]:
         if t.blamed and len(t.clauses) > 1:
             clauses += f"; failed on {t.blamed[0]}"
         lines.append(f"- `{t.nodeid}` ({clauses}; in {t.phase}): {_one_line(t.message)}")
+        on = t.blamed[0] if t.blamed else (t.clauses[0] if t.clauses else None)
+        if on is not None and on in CLAUSES:
+            lines.append(f"  > **{on}**: {_one_line(clause_text(on), limit=None)}")
     return [*lines, ""]
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\n", " ").replace("|", "\\|")[:300]
+def _one_line(text: str, *, limit: int | None = 300) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")[:limit]
 
 
 def _clause(cv: ClauseVerdict) -> dict[str, Any]:
@@ -130,6 +144,7 @@ def _clause(cv: ClauseVerdict) -> dict[str, Any]:
         "area": cv.clause.area.value,
         "level": cv.clause.level.value,
         "title": cv.clause.title,
+        "text": clause_text(cv.clause.id),
         "verdict": cv.verdict.value,
         "gating": cv.gating,
         "blocks": cv.blocks,

@@ -5,9 +5,15 @@ name it, in this order (worst first)::
 
     fail  >  error (infrastructure)  >  not-enforceable  >  not-run  >  pass
 
-so a clause passes only when every selected test that names it ran and passed. A clause no selected test
-names is ``not-run`` with a reason that says whether that was on purpose (deselected, outside a narrowed
-selection) or a gap (no test names it, its tests were skipped or never reached).
+so a clause passes only when every test that names it ran and passed (how a test's failure counts for each
+clause it names: :mod:`swarmconf.reports.attribution`). A clause no selected test names is ``not-run`` with a
+reason that says whether that was on purpose (deselected, outside a narrowed selection) or a gap (no test
+names it, its tests were skipped or never reached). A clause some of whose tests were deselected is never
+*pass* either: it is ``not-run`` (deselected) unless a test that ran failed it.
+
+A run narrowed on purpose (``-k``, ``-m``, ``--deselect``, ``--clause``, paths or node IDs) is *partial*: it
+can fail the gate but never open it; when nothing it judged failed it exits ``PARTIAL`` and its verdict line
+(:func:`headline`) says how many gating clauses it judged.
 
 Gating (see :mod:`swarmconf.reports.exitcodes`): at ``--level baseline`` only baseline clauses gate; at
 ``--level strict`` every clause does. A strict clause that fails at baseline is a *strict gap*: reported,
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from swarmconf.contract import CLAUSES, Clause, Level
-from swarmconf.reports.exitcodes import ExitCode
+from swarmconf.reports.exitcodes import KEPT_PYTEST_CODES, ExitCode, describe
 
 
 class TestStatus(StrEnum):
@@ -88,15 +94,26 @@ class TestRecord:
     """Clauses whose per-clause checks finished without a failure (see :mod:`.attribution`)."""
 
     def for_clause(self, clause_id: str) -> TestRecord:
-        """This test's outcome as far as ``clause_id`` goes: a failure blamed on another clause passes the
-        clauses checked before it and leaves the others not reached."""
+        """This test's outcome as far as ``clause_id`` goes (the rule is in :mod:`.attribution`).
+
+        A contract failure blamed on another clause leaves ``clause_id`` not reached, even when one of its
+        ``checks()`` blocks had finished: another of its blocks, or the rest of the body, never ran. Only a
+        failure in teardown, after the whole body ran and passed, leaves the test's other clauses passed.
+        """
         if self.status is not TestStatus.FAILED or not self.blamed or clause_id in self.blamed:
             return self
-        if clause_id in self.checked:
-            return replace(self, status=TestStatus.PASSED, message=f"checked before the failure on {self.blamed[0]}")
-        return replace(
-            self, status=TestStatus.NOT_REACHED, message=f"not checked: the test failed first on {self.blamed[0]}"
-        )
+        on = self.blamed[0]
+        if self.phase == "teardown":
+            return replace(self, status=TestStatus.PASSED, message=f"the body passed; its teardown failed on {on}")
+        done = "a check of it finished, but " if clause_id in self.checked else ""
+        message = f"not judged: {done}the test failed on {on} in {self.phase} before its end"
+        return replace(self, status=TestStatus.NOT_REACHED, message=message)
+
+    def declaring(self, declared: tuple[str, ...]) -> TestRecord:
+        """This record naming every clause its marker declares (a report that lost them, e.g. an xdist
+        worker's crash report, still counts against them)."""
+        clauses = tuple(dict.fromkeys((*declared, *self.clauses)))
+        return self if clauses == self.clauses else replace(self, clauses=clauses)
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,11 @@ class Selection:
     deselected_clauses: frozenset[str] = frozenset()
     narrowed: bool = False
     collection_errors: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """True when the run left tests out on purpose: its verdict is not a release verdict."""
+        return self.narrowed or bool(self.deselected_clauses)
 
 
 @dataclass
@@ -165,7 +187,7 @@ def judge(
     catalogue: Mapping[str, Clause] = CLAUSES,
 ) -> Outcome:
     """Aggregate test records into clause verdicts and the gating exit code."""
-    records = list(records)
+    records = [r.declaring(selection.collected.get(r.nodeid, ())) for r in records]
     seen = {r.nodeid for r in records}
     records += [
         TestRecord(nodeid, clauses, TestStatus.NOT_REACHED, phase="")
@@ -189,7 +211,9 @@ def _clause_verdict(clause: Clause, tests: list[TestRecord], sel: Selection, gat
         return ClauseVerdict(clause, Verdict.NOT_RUN, gating, reason=_absent_reason(clause, sel))
     verdict = min((_STATUS_VERDICT[t.status] for t in tests), key=_ORDER.index)
     reason = ""
-    if verdict is Verdict.NOT_RUN:
+    if verdict is Verdict.PASS and clause.id in sel.deselected_clauses:
+        verdict, reason = Verdict.NOT_RUN, NotRunReason.DESELECTED  # its other tests never ran
+    elif verdict is Verdict.NOT_RUN:
         reached = all(t.status is not TestStatus.NOT_REACHED for t in tests)
         reason = NotRunReason.SKIPPED if reached else NotRunReason.NOT_REACHED
     return ClauseVerdict(clause, verdict, gating, reason=reason, tests=tests)
@@ -198,7 +222,9 @@ def _clause_verdict(clause: Clause, tests: list[TestRecord], sel: Selection, gat
 def _absent_reason(clause: Clause, sel: Selection) -> NotRunReason:
     if clause.id in sel.deselected_clauses:
         return NotRunReason.DESELECTED
-    return NotRunReason.NOT_SELECTED if sel.narrowed else NotRunReason.NO_TEST
+    # In any partial run a clause without a collected test may just be outside the selection; a complete run
+    # is the one that tells a gap in the suite (no test names it) apart.
+    return NotRunReason.NOT_SELECTED if sel.partial else NotRunReason.NO_TEST
 
 
 def _exit_code(verdicts: list[ClauseVerdict], unlabelled: list[TestRecord], sel: Selection) -> ExitCode:
@@ -210,4 +236,24 @@ def _exit_code(verdicts: list[ClauseVerdict], unlabelled: list[TestRecord], sel:
         return ExitCode.INFRA_ERROR
     if blocking:
         return ExitCode.INCOMPLETE
+    if sel.partial:
+        return ExitCode.PARTIAL
     return ExitCode.GATE_PASSED
+
+
+def judged(outcome: Outcome) -> tuple[int, int]:
+    """``(judged, gating)``: gating clauses with a verdict of pass or fail, and all gating clauses."""
+    gating = [cv for cv in outcome.clauses if cv.gating]
+    return sum(cv.verdict in (Verdict.PASS, Verdict.FAIL) for cv in gating), len(gating)
+
+
+def headline(outcome: Outcome) -> str:
+    """The verdict line a release manager reads: what the exit code means, and whether the run was partial."""
+    if outcome.exit_code is ExitCode.PARTIAL:
+        done, total = judged(outcome)
+        return f"PARTIAL: {done} of {total} gating clauses judged, not a release verdict (none failed)"
+    line = describe(outcome.exit_code)
+    if outcome.selection.partial and outcome.exit_code not in KEPT_PYTEST_CODES:
+        done, total = judged(outcome)
+        line += f" (partial run: {done} of {total} gating clauses judged)"
+    return line

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import allure
+import httpx
 
-from swarmconf.fixtures import reachability
+from swarmconf.fixtures import enforcement, reachability
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import Profile, Route, dig
 from swarmconf.fixtures.rawhttp import raw_request
 from swarmconf.fixtures.tenants import Authority, Tenant, Workspace
-from swarmconf.kube import KindNotServed, Kube, KubeError
+from swarmconf.kube import KindNotServed, Kube
 from swarmconf.reports.outcomes import not_enforceable
-from swarmconf.waits import ConsistencyViolation, WaitTimeout, wait_for
+from swarmconf.waits import ConsistencyViolation, wait_for
 
 Pair = tuple[Workspace, Workspace]
 PUBLIC_SERVICE_TYPES = ("NodePort", "LoadBalancer")
@@ -346,11 +346,20 @@ def _path_tricks(route: str, own: tuple[str, str], other: tuple[str, str]) -> di
     }
 
 
-def _not_a(resp_status: int, body: Any, a: Workspace, profile: Profile) -> bool:
-    """True when a response carries nothing of A's runtime."""
+def _not_a(resp_status: int, body: bytes, a: Workspace, profile: Profile) -> bool:
+    """True when a response provably carries nothing of A's runtime.
+
+    An error answer must not be a reply of A's runtime. A success must be a JSON object that names neither A's
+    workspace nor A's swarm: a body the harness cannot read (not JSON) proves nothing, so it does not pass.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    from_a = isinstance(data, dict) and dig(data, profile.api.reply_workspace) == a.id
     if resp_status >= 300:
-        return True
-    return dig(body, profile.api.reply_workspace) != a.id if isinstance(body, dict) else True
+        return not from_a
+    return isinstance(data, dict) and not from_a and a.id.encode() not in body and a.swarm_name.encode() not in body
 
 
 @proves("ISO-4")
@@ -371,25 +380,25 @@ def test_routing_uses_the_authenticated_workspace_only(
         if status != 404:
             problems.append(f"{what}: HTTP {status} {str(body)[:200]}")
 
-    with allure.step("B uses A's workspace ID on every route"):
-        expect_404("get A's workspace", b.tenant.get_workspace(a.id).status_code)
-        expect_404("create a conversation in A's workspace", b.tenant.create_conversation(a.id).status_code)
-        expect_404("send to A's conversation", b.tenant.send_message(a.id, conv_a, "from B").status_code)
-        expect_404("read A's history", b.tenant.history(a.id, conv_a).status_code)
-        expect_404("delete A's workspace", b.tenant.delete_workspace(a.id).status_code)
+    def like_missing(what: str, call: Callable[[str], httpx.Response]) -> None:
+        """B's request on A's workspace: 404, answered exactly as the same request on a missing workspace."""
+        theirs, nobody = call(a.id), call(ghost)
+        expect_404(what, theirs.status_code, theirs.text)
+        seen = (theirs.status_code, theirs.headers.get("content-type"), _scrub(theirs.content, a.id, conv_a))
+        missing = (nobody.status_code, nobody.headers.get("content-type"), _scrub(nobody.content, ghost, conv_a))
+        if seen != missing:
+            problems.append(f"{what}: A's workspace answers {seen}, a missing one {missing} (an existence leak)")
+
+    with allure.step("B uses A's workspace ID on every route: answered as for a workspace that does not exist"):
+        like_missing("get A's workspace", b.tenant.get_workspace)
+        like_missing("create a conversation in A's workspace", b.tenant.create_conversation)
+        like_missing("send to A's conversation", lambda w: b.tenant.send_message(w, conv_a, "from B"))
+        like_missing("read A's history", lambda w: b.tenant.history(w, conv_a))
+        like_missing("delete A's workspace", b.tenant.delete_workspace)
 
     with allure.step("B uses A's conversation ID in B's own workspace"):
         expect_404("send to A's conversation via B's workspace", b.tenant.send_message(b.id, conv_a, "x").status_code)
         expect_404("read A's conversation via B's workspace", b.tenant.history(b.id, conv_a).status_code)
-
-    with allure.step("the answer is the same as for a workspace that does not exist"):
-        theirs = b.tenant.send_message(a.id, conv_a, "probe")
-        nobody = b.tenant.send_message(ghost, conv_a, "probe")
-        assert (theirs.status_code, _scrub(theirs.content, a.id, conv_a)) == (
-            nobody.status_code,
-            _scrub(nobody.content, ghost, conv_a),
-        ), "A's workspace answers unlike a missing one"
-        assert theirs.headers.get("content-type") == nobody.headers.get("content-type")
 
     auth = {profile.auth.header: profile.auth.prefix + b.tenant.token}
     body = json.dumps({profile.api.message_text: "trick"}).encode()
@@ -397,7 +406,7 @@ def test_routing_uses_the_authenticated_workspace_only(
     for name, target in _path_tricks(profile.routes.send_message.path, (b.id, conv_b), (a.id, conv_a)).items():
         with allure.step(f"path trick {name}: {target}"):
             resp = raw_request(base_url, "POST", target, headers=auth, body=body)
-            if not _not_a(resp.status, resp.json(), a, profile):
+            if not _not_a(resp.status, resp.body, a, profile):
                 problems.append(f"path trick {name} reached A: HTTP {resp.status} {resp.body[:200]!r}")
 
     forged = _forged_headers(platform, a)
@@ -409,7 +418,7 @@ def test_routing_uses_the_authenticated_workspace_only(
             headers={**auth, **forged},
             body=body,
         )
-        if not _not_a(resp.status, resp.json(), a, profile):
+        if not _not_a(resp.status, resp.body, a, profile):
             problems.append(f"forged headers on B's route reached A: HTTP {resp.status}")
     with allure.step("a forged Host header naming A's runtime is ignored"):
         svc = forged["X-Target"]
@@ -420,7 +429,7 @@ def test_routing_uses_the_authenticated_workspace_only(
             headers={**auth, "Host": f"{svc}:{profile.children.runtime_port}"},
             body=body,
         )
-        if not _not_a(resp.status, resp.json(), a, profile):
+        if not _not_a(resp.status, resp.body, a, profile):
             problems.append(f"forged Host reached A: HTTP {resp.status}")
     with allure.step("forged headers on A's route still get the uniform 404"):
         resp = raw_request(
@@ -517,91 +526,6 @@ def test_authentication_comes_before_any_runtime_access(
 # --- ISO-6 (strict) ---------------------------------------------------------------------------------------
 
 
-def _server_pod(name: str, namespace: str, image: str, labels: dict[str, str], port: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "swarmconf.io/canary": name}},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [
-                {
-                    "name": "server",
-                    "image": image,
-                    "imagePullPolicy": "Never",
-                    "command": ["python3", "-m", "http.server", str(port)],
-                    "ports": [{"containerPort": port}],
-                    "readinessProbe": {"tcpSocket": {"port": port}, "periodSeconds": 1},
-                }
-            ],
-        },
-    }
-
-
-def _deny_all(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"podSelector": {"matchLabels": {"swarmconf.io/canary": name}}, "policyTypes": ["Ingress"]},
-    }
-
-
-def _reached(outcome: dict[str, Any]) -> bool:
-    """Whether a probe got through; an unclassified error is a broken probe, never "blocked"."""
-    assert outcome.get("outcome") != "error", f"the probe failed as an instrument: {outcome}"
-    return outcome.get("outcome") in reachability.netprobe.REACHED
-
-
-def _ready_ip(kube: Kube, name: str, namespace: str, timeout: float) -> str:
-    pod = wait_for(
-        lambda: kube.get("v1", "Pod", name, namespace),
-        until=lambda p: any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in dig(p or {}, "status.conditions", []) or []
-        ),
-        description=f"canary pod {namespace}/{name} is ready",
-        timeout=timeout,
-        transient=(KubeError,),
-    )
-    return str(dig(pod, "status.podIP"))
-
-
-def require_networkpolicy_enforcement(
-    kube: Kube, namespace: str, *, image: str, labels: dict[str, str], budget: float
-) -> None:
-    """Skip as "not enforceable" unless a deny-all NetworkPolicy around a canary pod is really enforced.
-
-    The canary and its policy are removed afterwards, whatever the outcome.
-    """
-    port, name = 8080, f"swc-canary-{secrets.token_hex(3)}"
-    kube.create(_server_pod(name, namespace, image, labels, port))
-    try:
-        url = f"http://{_ready_ip(kube, name, namespace, budget)}:{port}/"
-        with allure.step("control: the canary answers a probe pod while no policy applies"):
-            before = reachability.in_cluster_probe(kube, namespace, url, image=image, labels=labels, budget=budget)
-            assert _reached(before), f"the probe cannot reach an unprotected canary, probes are broken: {before}"
-        kube.create(_deny_all(name, namespace, labels))
-        with allure.step("a deny-all NetworkPolicy around the canary is enforced"):
-            try:
-                wait_for(
-                    lambda: reachability.in_cluster_probe(
-                        kube, namespace, url, image=image, labels=labels, timeout=3, budget=budget
-                    ),
-                    until=lambda outcome: not _reached(outcome),
-                    description="the deny-all NetworkPolicy stops the canary's traffic",
-                    timeout=min(budget, 60),
-                    interval=2,
-                )
-            except WaitTimeout as exc:
-                not_enforceable(
-                    f"this cluster does not enforce NetworkPolicy (a deny-all policy was ignored: {exc.last})"
-                )
-    finally:
-        kube.delete("networking.k8s.io/v1", "NetworkPolicy", name, namespace)
-        kube.delete("v1", "Pod", name, namespace)
-
-
 @proves("ISO-6")
 def test_pods_cannot_reach_another_runtime(
     platform: Platform, kube: Kube, run_id: str, harness_namespace: str, verified_pair: Pair
@@ -614,7 +538,7 @@ def test_pods_cannot_reach_another_runtime(
     assert image, "no app image for probe pods"
     labels = run_labels(run_id)
     budget = platform.profile.budgets.verify
-    require_networkpolicy_enforcement(kube, harness_namespace, image=image, labels=labels, budget=budget)
+    enforcement.require_networkpolicy_enforcement(kube, harness_namespace, image=image, labels=labels, budget=budget)
 
     swarm = platform.swarm_named(a.swarm_name)
     ns = platform.runtime_namespace(swarm)
@@ -625,10 +549,8 @@ def test_pods_cannot_reach_another_runtime(
     reached = []
     for url in targets:
         with allure.step(f"a pod in another namespace tries {url}"):
-            outcome = reachability.in_cluster_probe(
-                kube, harness_namespace, url, image=image, labels=labels, budget=budget
-            )
-            if _reached(outcome):
+            outcome = enforcement.probe(kube, harness_namespace, url, image=image, labels=labels, budget=budget)
+            if enforcement.reached(outcome):
                 reached.append(outcome)
         with allure.step(f"B's runtime pod tries {url}"):
             pod_b = _runtime_pod(platform, b)["metadata"]["name"]
@@ -637,7 +559,7 @@ def test_pods_cannot_reach_another_runtime(
             )
             outcome = json.loads(out.splitlines()[-1])
             outcome["from"] = f"runtime pod {ns}/{pod_b}"
-            if _reached(outcome):
+            if enforcement.reached(outcome):
                 reached.append(outcome)
     allure.attach(
         json.dumps(reached, indent=2), name="connections that got through", attachment_type=allure.attachment_type.JSON

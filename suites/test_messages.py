@@ -14,11 +14,13 @@ from typing import Any
 import allure
 import pytest
 
+from swarmconf.fixtures import faults
+from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import dig
 from swarmconf.fixtures.tenants import Tenant, Workspace
-from swarmconf.kube import KubeError
+from swarmconf.kube import Kube, KubeError
 from swarmconf.waits import consistently, wait_for
 
 TenantFactory = Callable[..., Tenant]
@@ -34,15 +36,17 @@ def test_message_to_own_verified_workspace_succeeds(
     platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
 ) -> None:
     """MSG-1: the app sends a well-formed message with its credential to the user's own verified workspace,
-    and it succeeds."""
+    and it succeeds: plain ASCII text, and text beyond ASCII (JSON is UTF-8; a user writes in any language)."""
     tenant = tenant_factory()
     ws = workspace_factory(tenant)
     with allure.step("create a conversation"):
         conv = tenant.new_conversation(ws.id)
-    with allure.step("send a message"):
-        resp = tenant.send_message(ws.id, conv, _text())
-    assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
-    assert dig(resp.json(), platform.profile.api.reply_text), f"no reply in {resp.json()}"
+    texts = {"ASCII text": _text(), "text beyond ASCII": f"grüße, ça va? 你好 ✓ {secrets.token_hex(3)}"}
+    for label, text in texts.items():
+        with allure.step(f"send a message with {label}"):
+            resp = tenant.send_message(ws.id, conv, text)
+            assert resp.status_code == 200, f"{label}: HTTP {resp.status_code}: {resp.text}"
+            assert dig(resp.json(), platform.profile.api.reply_text), f"{label}: no reply in {resp.json()}"
 
 
 @proves("MSG-2")
@@ -76,6 +80,89 @@ def test_workspace_resolves_to_its_own_swarm_only(
     with allure.step("no other runtime received anything, observed over a period"):
         for ws in (first, other):
             platform.assert_no_traffic_since(ws.swarm_name, marks[ws.swarm_name])
+
+
+def _endpoints(kube: Kube, namespace: str, service: str) -> list[str]:
+    """The ready endpoint addresses of a Service (its EndpointSlices)."""
+    slices = kube.list(
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        namespace=namespace,
+        label_selector=f"kubernetes.io/service-name={service}",
+    )
+    return [
+        address
+        for eps in slices
+        for endpoint in eps.get("endpoints") or []
+        if (endpoint.get("conditions") or {}).get("ready", True)
+        for address in endpoint.get("addresses") or []
+    ]
+
+
+@pytest.mark.alone  # it holds Metacontroller down
+@proves("MSG-2")
+def test_resolution_reads_the_published_service(
+    platform: Platform,
+    kube: Kube,
+    run_id: str,
+    tenant_factory: TenantFactory,
+    workspace_factory: WorkspaceFactory,
+) -> None:
+    """MSG-2: the Service is the one the workspace's UserSwarm status publishes, not a name rebuilt from the
+    workspace ID.
+
+    Names are deterministic from the workspace, so a platform that rebuilds the name instead of reading it
+    reaches the right Service as long as the status publishes the usual one. Here the status publishes another
+    Service to the same runtime while the usual one leads nowhere: the message must still arrive, through the
+    published one. Metacontroller is held down meanwhile, so nothing rewrites the status.
+    """
+    profile = platform.profile
+    tenant = tenant_factory()
+    ws = workspace_factory(tenant)
+    conv = tenant.new_conversation(ws.id)
+    swarm = platform.swarm(ws.id)
+    assert swarm is not None
+    swarm.setdefault("apiVersion", profile.crd.api_version)
+    swarm.setdefault("kind", profile.crd.kind)
+    published, namespace = str(dig(swarm, profile.swarm.service_name)), platform.runtime_namespace(swarm)
+    pod_ips = {dig(p, "status.podIP") for p in platform.runtime_pods(ws.swarm_name)} - {None}
+    with (
+        faults.metacontroller_down(kube, profile.components.metacontroller),
+        faults.service_republished(
+            kube,
+            swarm=swarm,
+            service_field=profile.swarm.service_name,
+            service=published,
+            namespace=namespace,
+            labels=run_labels(run_id),
+        ) as moved,
+    ):
+        with allure.step(f"the status publishes {moved} (to the same runtime); {published} leads nowhere"):
+            wait_for(
+                lambda: (set(_endpoints(kube, namespace, moved)), _endpoints(kube, namespace, published)),
+                until=lambda eps: eps[0] == pod_ips and not eps[1],
+                description=f"{moved} leads to the runtime {sorted(pod_ips)} and {published} to nothing",
+                timeout=profile.budgets.heal,
+                interval=1.0,
+                transient=(KubeError,),
+            )
+            assert dig(platform.swarm_named(ws.swarm_name), profile.swarm.service_name) == moved
+        mark = platform.traffic_mark(ws.swarm_name)
+        with allure.step("a message still reaches the workspace's runtime, through the published Service"):
+            resp = wait_for(
+                lambda: tenant.send_message(ws.id, conv, _text()),
+                until=lambda r: r.status_code == 200,
+                description=f"a message to {ws.id} succeeds while its status publishes {moved}",
+                timeout=profile.budgets.request,
+                interval=2.0,
+            )
+            assert dig(resp.json(), profile.api.reply_workspace) == ws.id, f"reply: {resp.text}"
+            assert platform.traffic_since(ws.swarm_name, mark), f"the runtime of {ws.swarm_name} recorded nothing"
+    with allure.step("with the usual Service published again, messages flow as before"):
+        platform.wait_verified(ws.id, timeout=profile.budgets.heal)
+        assert dig(platform.swarm(ws.id), profile.swarm.service_name) == published
+        resp = tenant.send_message(ws.id, conv, _text())
+        assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
 
 
 @proves("MSG-3")
@@ -117,6 +204,9 @@ def test_reply_comes_back_from_the_right_swarm(
     ws = workspace_factory(alice, wait_verified=False)
     platform.wait_verified(decoy.id)
     platform.wait_verified(ws.id)
+    # Likewise an older conversation in the same workspace: a platform that answers for the wrong conversation
+    # (the workspace's first) replies with a valid signature of the right swarm, but names the decoy.
+    decoy_conv = alice.new_conversation(ws.id)
     conv = alice.new_conversation(ws.id)
     text = _text()
     with allure.step("send a message and receive the reply"):
@@ -128,6 +218,7 @@ def test_reply_comes_back_from_the_right_swarm(
     with allure.step("the reply names this workspace and conversation"):
         assert dig(reply, api.reply_workspace) == ws.id
         assert conv in resp.text, "the reply does not name its conversation"
+        assert decoy_conv not in resp.text, f"the reply names another conversation of the workspace: {resp.text}"
         assert dig(reply, api.reply_text)
     with allure.step("the reply's signature is this workspace's, and not another's"):
         verdict = platform.verify_reply(reply, ws.id)
@@ -158,13 +249,31 @@ def test_nothing_flows_until_verified(
                 pytrace=False,
             )
         assert resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}: {resp.text}"
+        # Whatever runtime could have received the refused message runs now: its log is read later from its start.
+        then = _incarnations(platform, ws.swarm_name)
     with allure.step("once verified, the runtime has received nothing of the refused message"):
         platform.wait_verified(ws.id)
+        now = _incarnations(platform, ws.swarm_name)
+        assert then <= now, (
+            f"the runtime of {ws.swarm_name} restarted since the refused message ({sorted(then)} -> {sorted(now)}): "
+            "what it received can no longer be known"
+        )
         received = platform.runtime_requests(ws.swarm_name)
         assert received == [], f"the runtime received user traffic before it was verified: {received}"
     with allure.step("once verified, messages flow"):
         resp = tenant.send_message(ws.id, conv, _text())
         assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+
+
+def _incarnations(platform: Platform, swarm_name: str) -> set[tuple[str, int]]:
+    """Each runtime pod as (UID, container restarts): the same pair later means the same log, kept since then."""
+    return {
+        (
+            p["metadata"]["uid"],
+            sum(int(c.get("restartCount") or 0) for c in dig(p, "status.containerStatuses", []) or []),
+        )
+        for p in platform.runtime_pods(swarm_name)
+    }
 
 
 def _pod_ready(pod: dict[str, Any]) -> bool:

@@ -191,9 +191,13 @@ class Kube:
         *,
         namespace: str | None = None,
         patch_type: str = "merge",
+        subresource: str | None = None,
     ) -> dict[str, Any]:
-        """Patch one object; ``patch_type`` is ``merge``, ``json`` (RFC 6902) or ``strategic``."""
+        """Patch one object (or its ``subresource``, e.g. ``status``); ``patch_type`` is ``merge``, ``json``
+        (RFC 6902) or ``strategic``."""
         res = self.resource(api_version, kind)
+        if subresource is not None:
+            res = res.subresources[subresource]
         try:
             with self._reaching(f"patch {kind}/{name}"):
                 out = res.patch(body=body, name=name, namespace=namespace, content_type=PATCH_TYPES[patch_type])

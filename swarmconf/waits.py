@@ -103,10 +103,11 @@ def consistently(
     """Check that ``holds(observe())`` stays true for ``duration`` seconds; return the last observation.
 
     Used for negative checks ("stays absent", "never reaches the runtime"): a one-shot probe could pass
-    by luck, a check over a period cannot.
+    by luck, a check over a period cannot. :data:`TIMEOUT_SCALE` lengthens the period on a slow machine but
+    never shortens it: a scale below 1 would only make the check prove less.
     """
     start = time.monotonic()
-    deadline = start + duration * TIMEOUT_SCALE
+    deadline = start + duration * max(1.0, TIMEOUT_SCALE)
     while True:
         value = observe()
         if not holds(value):

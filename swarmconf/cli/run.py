@@ -200,4 +200,5 @@ def _print_where(run: RunDir) -> None:
         data = json.loads(run.summary_json.read_text())
     except (OSError, ValueError):
         return
-    print(f"verdict: {describe(data['exit_code'])} (exit code {data['exit_code']}, level {data['level']})")
+    meaning = data.get("exit_meaning") or describe(data["exit_code"])  # the verdict line, partial runs said so
+    print(f"verdict: {meaning} (exit code {data['exit_code']}, level {data['level']})")

@@ -6,16 +6,23 @@ runs, so the second one carries the first one's history. Chromium (Debian's, ins
 setup) dumps each page's DOM after a virtual-time budget, and the rendered elements (not the embedded data)
 are checked. Screenshots go to ``reports/out/screenshots/`` (git-ignored) to be looked at.
 
+The first screen: a release manager opening either report must see the verdict, what failed and why
+without scrolling. A copy of each page gets a probe script that, once the page has rendered, writes the
+bounding boxes of the verdict and of each failure row into the DOM; the test asserts they lie within the
+first viewport (the window is 1400x1100) and say what failed and why.
+
 Chromium only ever loads ``file://`` pages here, with every background-networking feature off.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,10 +101,14 @@ def chromium(binary: Path, profile: Path, url: str, *extra: str) -> subprocess.C
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
 
 
-def rendered(binary: Path, tmp_path: Path, page: Path, shot: str) -> str:
-    """The page's DOM after its scripts ran, without script/style bodies; a screenshot is kept."""
+def rendered(binary: Path, tmp_path: Path, page: Path, shot: str, *, ready: str = "") -> str:
+    """The page's DOM after its scripts ran, without script/style bodies; a screenshot is kept. A page that
+    renders after load is dumped again (up to three times) until ``ready`` is in its DOM."""
     url = page.as_uri()
-    dom = chromium(binary, tmp_path / "profile-dom", url, "--dump-dom").stdout
+    for _ in range(3):
+        dom = chromium(binary, tmp_path / "profile-dom", url, "--dump-dom").stdout
+        if ready in dom:
+            break
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = tmp_path / shot
     chromium(binary, tmp_path / "profile-shot", url, f"--screenshot={target}")
@@ -106,18 +117,112 @@ def rendered(binary: Path, tmp_path: Path, page: Path, shot: str) -> str:
     return re.sub(r"(?is)<(script|style)\b.*?</\1>", "", dom)
 
 
+PROBE = """<script>
+// Once every selector matches (the Allure app renders after load) or after 20 tries, record the boxes.
+function swarmconfProbe(tries) {
+  const selectors = SELECTORS;
+  const ready = Object.values(selectors).every((s) => document.querySelector(s));
+  if (!ready && tries > 0) return setTimeout(() => swarmconfProbe(tries - 1), 500);
+  const out = {viewport: {width: innerWidth, height: innerHeight}};
+  for (const [name, selector] of Object.entries(selectors)) {
+    out[name] = [...document.querySelectorAll(selector)].map((e) => {
+      const r = e.getBoundingClientRect();
+      let scrolled = scrollY;  // where it lies on the page as opened: undo any scrolling the app did
+      for (let a = e.parentElement; a; a = a.parentElement) scrolled += a.scrollTop;
+      const top = r.top + scrolled;
+      return {top: top, bottom: top + r.height, height: r.height, text: e.textContent.trim().slice(0, 300)};
+    });
+  }
+  const pre = document.createElement("pre");
+  pre.id = "swarmconf-probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}
+window.addEventListener("load", () => setTimeout(() => swarmconfProbe(20), 1000));
+</script>"""
+
+
+def first_screen(binary: Path, tmp_path: Path, page: Path, selectors: dict[str, str]) -> dict[str, Any]:
+    """Bounding boxes of each selector's elements on a rendered copy of ``page`` (the copy lives in
+    ``tmp_path``; the report itself is left as it is), as the page lays them out with nothing scrolled: Allure
+    scrolls its own container to the tree on load, which is not where a reader starts."""
+    probe = tmp_path / f"probe-{page.name}"
+    source = page.read_text(encoding="utf-8")
+    script = PROBE.replace("SELECTORS", json.dumps(selectors))
+    probe.write_text(source.replace("</body>", script + "</body>") if "</body>" in source else source + script)
+    for _ in range(3):  # the Allure app renders after load, at its own pace: a slow start is tried again
+        dom = chromium(binary, tmp_path / "profile-probe", probe.as_uri(), "--dump-dom").stdout
+        found = re.search(r'<pre id="swarmconf-probe">(.*?)</pre>', dom, re.S)
+        boxes = json.loads(html.unescape(found.group(1))) if found else {}
+        if boxes and all(boxes[name] for name in selectors):
+            break
+    assert boxes, "the probe did not run"
+    return boxes
+
+
+def within_first_screen(boxes: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The boxes of ``name``, asserted to be visible in the first viewport."""
+    height = boxes["viewport"]["height"]
+    assert boxes[name], f"no {name} on the page"
+    for box in boxes[name]:
+        assert box["top"] >= 0 and box["bottom"] <= height and box["height"] > 0, (
+            f"{name} not on the first screen: {box}"
+        )
+    return boxes[name]
+
+
 def test_allure_report_renders_clause_tree_and_statuses(generated, tools, tmp_path):
     index = generated.allure_report / "index.html"
-    dom = rendered(tools[1], tmp_path, index, "allure-report.png")
-    sections = set(re.findall(r'data-testid="tree-section-title"[^>]*>([^<]+)<', dom))
-    assert {"isolation", "deletion", "ISO-5", "MSG-1", "DEL-3", "ISO-7"} <= sections
+    dom = rendered(tools[1], tmp_path, index, "allure-report.png", ready='data-testid="tree-leaf-title"')
+    sections = re.findall(r'data-testid="tree-section-title"[^>]*>([^<]+)<', dom)
+    assert sections == [
+        "1. contract failures",
+        "isolation",
+        "3. strict gaps (known, not gating)",
+        "isolation",
+        "2. infrastructure errors (no verdict)",
+        "deletion",
+        "5. passed",
+        "4. skipped or not enforceable",
+    ], "failures first; each test once, under the area of its primary clause (ISO-5, not also MSG-1)"
     pattern = r'data-testid="tree-leaf-status-(\w+)".*?data-testid="tree-leaf-title"[^>]*>([^<]+)<'
-    leaves = {title: status for status, title in re.findall(pattern, dom)}
-    assert leaves["test_unauthenticated_reaches_runtime"] == "failed"
-    assert leaves["test_finalize_tears_down"] == "broken"
-    assert "20000101-000001-bbbb" in re.sub(r"<[^>]+>", " ", dom)  # the manifest in the environment section
+    leaves = {html.unescape(title).split(" — ")[0]: status for status, title in re.findall(pattern, dom)}
+    assert leaves["ISO-5: test_unauthenticated_reaches_runtime"] == "failed"
+    assert leaves["DEL-3: test_finalize_tears_down"] == "broken"
+    assert "20000101-000001-bbbb" in re.sub(r"<[^>]+>", " ", dom)  # the run's identity in the metadata
     history = [json.loads(line) for line in generated.allure_history.read_text().splitlines() if line.strip()]
     assert len(history) == 2, "the second run's history carries the first run"
+
+
+def test_allure_first_screen_shows_the_verdict_and_what_failed_and_why(generated, tools, tmp_path):
+    selectors = {"title": '[data-testid="report-title"]', "leaves": '[data-testid="tree-leaf-title"]'}
+    boxes = first_screen(tools[1], tmp_path, generated.allure_report / "index.html", selectors)
+    (title,) = within_first_screen(boxes, "title")
+    assert title["text"] == "FAILED (exit 1) — UserSwarm conformance of reference — run 20000101-000001-bbbb"
+    failing = [b for b in boxes["leaves"] if " — " in b["text"]]
+    assert [b["text"] for b in within_first_screen({**boxes, "leaves": failing}, "leaves")] == [
+        "ISO-5: test_unauthenticated_reaches_runtime — FAILED on ISO-5: AssertionError: runtime received an "
+        "unauthenticated request",
+        "ISO-7: test_token_not_automounted — STRICT GAP on ISO-7: AssertionError: token automounted",
+        "DEL-3: test_finalize_tears_down — INFRASTRUCTURE ERROR: RuntimeError: kind cluster did not come up",
+    ]
+
+
+def test_pytest_html_first_screen_shows_the_verdict_and_what_failed_and_why(generated, tools, tmp_path):
+    selectors = {
+        "verdict": "#swarmconf-verdict",
+        "failures": "#swarmconf-failures tbody tr",
+        "environment": "#environment tr",
+    }
+    boxes = first_screen(tools[1], tmp_path, generated.html, selectors)
+    (verdict,) = within_first_screen(boxes, "verdict")
+    assert verdict["text"].startswith("Verdict: FAILED: the platform breaks at least one gating clause")
+    rows = [b["text"] for b in within_first_screen(boxes, "failures")]
+    assert len(rows) == 3
+    assert rows[0].startswith("contract failure (in call)ISO-5test_suite.py::test_unauthenticated_reaches_runtime")
+    assert rows[0].endswith("AssertionError: runtime received an unauthenticated request")
+    assert rows[2].startswith("infrastructure error (no verdict) (in setup)DEL-3")
+    assert all(b["height"] == 0 for b in boxes["environment"]), "the environment opens collapsed, below"
 
 
 def test_pytest_html_report_renders_the_verdict_table(generated, tools, tmp_path):
@@ -133,4 +238,5 @@ def test_pytest_html_report_renders_the_verdict_table(generated, tools, tmp_path
         "LIF-1": "not-run",
     }
     assert "Verdict: FAILED" in dom
+    assert '<h1 id="title">UserSwarm conformance — run 20000101-000001-bbbb</h1>' in dom
     assert "20000101-000001-bbbb" in dom  # run manifest in the Environment table

@@ -4,7 +4,9 @@ the Allure CLI pin check and the ``swarmconf run`` command line. No pytest-in-py
 =================================  =========================================================================
 unit                               cases
 =================================  =========================================================================
-judge                              worst outcome wins; not-reached tests; unlabelled failures gate
+judge                              worst outcome wins; not-reached tests; unlabelled failures gate; only a
+                                   complete run opens the gate (else PARTIAL); a lost report's clauses come
+                                   from the collected marker; a teardown breach after a clean body
 rundir / allure_html.seed_history  previous run with history; none; re-seeding is idempotent
 manifest.flatten                   nested dicts, lists, None dropped
 toolchain.allure_cli               wrong version is not accepted
@@ -22,10 +24,10 @@ import pytest
 
 from swarmconf.cli import run as run_cli
 from swarmconf.cli.run import SUITES, pytest_command
-from swarmconf.contract import Level
+from swarmconf.contract import CLAUSES, Level
 from swarmconf.reports import allure_html, manifest, rundir, toolchain
 from swarmconf.reports.exitcodes import ExitCode
-from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, Verdict, judge
+from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, Verdict, headline, judge
 
 S = TestStatus
 
@@ -65,7 +67,41 @@ def test_collected_but_not_reached_is_not_run_and_blocks():
 def test_unlabelled_failures_still_gate():
     assert _judge(TestRecord("t", (), S.FAILED)).exit_code is ExitCode.CONTRACT_FAILED
     assert _judge(TestRecord("t", (), S.INFRA)).exit_code is ExitCode.INFRA_ERROR
-    assert _judge(TestRecord("t", (), S.PASSED)).exit_code is ExitCode.GATE_PASSED
+    assert _judge(TestRecord("t", (), S.PASSED)).exit_code is ExitCode.PARTIAL
+
+
+def _every_clause_passes() -> list[TestRecord]:
+    return [TestRecord(f"t{cid}", (cid,), S.PASSED) for cid in CLAUSES]
+
+
+def test_only_a_complete_run_opens_the_gate():
+    records = _every_clause_passes()
+    complete = judge(records, Selection(collected={r.nodeid: r.clauses for r in records}))
+    assert complete.exit_code is ExitCode.GATE_PASSED and headline(complete).startswith("PASSED")
+    partial = judge(records, Selection(collected={r.nodeid: r.clauses for r in records}, narrowed=True))
+    assert partial.exit_code is ExitCode.PARTIAL
+    assert headline(partial) == "PARTIAL: 25 of 25 gating clauses judged, not a release verdict (none failed)"
+    deselected = Selection(collected={r.nodeid: r.clauses for r in records}, deselected_clauses=frozenset({"DEL-4"}))
+    outcome = judge(records, deselected)
+    assert outcome.exit_code is ExitCode.PARTIAL, "a --deselect or --clause run is partial without -k or paths"
+    assert _verdict(outcome, "DEL-4").verdict is Verdict.NOT_RUN, "one of DEL-4's tests was deselected"
+
+
+def test_a_report_that_lost_its_clauses_still_counts_against_the_declared_ones():
+    """An xdist worker's crash report carries no user properties: the collected marker decides."""
+    sel = Selection(collected={"t1": ("ISO-4",), "t2": ("ISO-4", "ISO-5")}, narrowed=True)
+    outcome = judge([TestRecord("t1", ("ISO-4",), S.PASSED), TestRecord("t2", (), S.INFRA, phase="???")], sel)
+    assert _verdict(outcome, "ISO-4").verdict is Verdict.ERROR
+    assert _verdict(outcome, "ISO-5").verdict is Verdict.ERROR
+    assert outcome.unlabelled == []
+
+
+def test_a_teardown_breach_after_a_passing_body_passes_the_other_clauses():
+    record = TestRecord("t", ("MSG-1", "DEL-3"), S.FAILED, phase="teardown", blamed=("DEL-3",))
+    assert record.for_clause("MSG-1").status is S.PASSED
+    assert record.for_clause("DEL-3").status is S.FAILED
+    in_body = TestRecord("t", ("MSG-1", "DEL-3"), S.FAILED, phase="call", blamed=("DEL-3",), checked=("MSG-1",))
+    assert in_body.for_clause("MSG-1").status is S.NOT_REACHED, "a finished check is not the whole test"
 
 
 def _run_with_history(root: Path, run_id: str, lines: int) -> rundir.RunDir:
@@ -153,3 +189,18 @@ def test_workers_option_rejects_what_is_not_a_count():
     for bad in ("two", "-1"):
         with pytest.raises(argparse.ArgumentTypeError):
             run_cli.workers_option(bad)
+
+
+def test_the_allure_title_is_readable_and_leads_with_the_verdict():
+    manifest = {"profile": {"name": "reference", "source": "/x/reference.yaml"}, "run_id": "r-1"}
+    title = allure_html.report_name(manifest, verdict="PARTIAL: 3 of 25 gating clauses judged", exit_code=7)
+    assert title == "PARTIAL (exit 7) — UserSwarm conformance of reference — run r-1"
+    assert "source" not in allure_html.report_name({"profile": "mine.yaml", "run_id": "r"})
+
+
+def test_swarmconf_run_prints_the_verdict_line_of_the_summary(tmp_path, capsys):
+    run = rundir.RunDir(tmp_path, "r-1").create()
+    line = "PARTIAL: 3 of 25 gating clauses judged, not a release verdict (none failed)"
+    run.summary_json.write_text(json.dumps({"exit_code": 7, "exit_meaning": line, "level": "baseline"}))
+    run_cli._print_where(run)
+    assert f"verdict: {line} (exit code 7, level baseline)" in capsys.readouterr().out
