@@ -14,7 +14,7 @@ from typing import Any
 import allure
 import pytest
 
-from swarmconf.fixtures import faults
+from swarmconf.fixtures import enforcement, faults
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
@@ -99,12 +99,24 @@ def _endpoints(kube: Kube, namespace: str, service: str) -> list[str]:
     ]
 
 
+def _delivered(platform: Platform, tenant: Tenant, ws: Workspace, conv: str) -> str:
+    """Send one message; what went wrong ("" when the reply is the workspace's and its runtime recorded it)."""
+    mark = platform.traffic_mark(ws.swarm_name)
+    resp = tenant.send_message(ws.id, conv, _text())
+    if resp.status_code != 200:
+        return f"HTTP {resp.status_code}: {resp.text[:200]}"
+    if dig(resp.json(), platform.profile.api.reply_workspace) != ws.id:
+        return f"the reply is not from {ws.id}: {resp.text[:200]}"
+    return "" if platform.traffic_since(ws.swarm_name, mark) else f"the runtime of {ws.swarm_name} recorded nothing"
+
+
 @pytest.mark.alone  # it holds Metacontroller down
 @proves("MSG-2")
 def test_resolution_reads_the_published_service(
     platform: Platform,
     kube: Kube,
     run_id: str,
+    harness_namespace: str,
     tenant_factory: TenantFactory,
     workspace_factory: WorkspaceFactory,
 ) -> None:
@@ -114,7 +126,9 @@ def test_resolution_reads_the_published_service(
     Names are deterministic from the workspace, so a platform that rebuilds the name instead of reading it
     reaches the right Service as long as the status publishes the usual one. Here the status publishes another
     Service to the same runtime while the usual one leads nowhere: the message must still arrive, through the
-    published one. Metacontroller is held down meanwhile, so nothing rewrites the status.
+    published one. Metacontroller is held down meanwhile, so nothing rewrites the status. No message is sent
+    before a probe pod finds the usual Service refusing connections: one sent while kube-proxy still routed it
+    could keep its connection (keep-alive) and hide a rebuilt name.
     """
     profile = platform.profile
     tenant = tenant_factory()
@@ -147,17 +161,38 @@ def test_resolution_reads_the_published_service(
                 transient=(KubeError,),
             )
             assert dig(platform.swarm_named(ws.swarm_name), profile.swarm.service_name) == moved
-        mark = platform.traffic_mark(ws.swarm_name)
-        with allure.step("a message still reaches the workspace's runtime, through the published Service"):
-            resp = wait_for(
-                lambda: tenant.send_message(ws.id, conv, _text()),
-                until=lambda r: r.status_code == 200,
-                description=f"a message to {ws.id} succeeds while its status publishes {moved}",
+        with allure.step(f"a probe pod's connection to {published} fails (kube-proxy follows the empty selector)"):
+            old = kube.get("v1", "Service", published, namespace) or {}
+            port = int(dig(swarm, profile.swarm.service_port, profile.children.runtime_port))
+            url = f"http://{dig(old, 'spec.clusterIP')}:{port}/"
+            image = platform.app_image
+            assert image, "no app image for probe pods"
+            wait_for(
+                lambda: enforcement.probe(
+                    kube, harness_namespace, url, image=image, labels=run_labels(run_id), timeout=2
+                ),
+                until=lambda outcome: not enforcement.reached(outcome),
+                description=f"{published} ({url}) refuses connections from a probe pod",
+                timeout=profile.budgets.heal,
+                interval=1.0,
+            )
+        with allure.step("messages still reach the workspace's runtime, through the published Service"):
+            # The first success proves the new path is programmed; only then the period counts: a platform that
+            # still used the old Service could be lucky for as long as kube-proxy lags behind its new selector.
+            wait_for(
+                lambda: _delivered(platform, tenant, ws, conv),
+                until=lambda problem: not problem,
+                description=f"a message to {ws.id} arrives while its status publishes {moved}",
                 timeout=profile.budgets.request,
                 interval=2.0,
             )
-            assert dig(resp.json(), profile.api.reply_workspace) == ws.id, f"reply: {resp.text}"
-            assert platform.traffic_since(ws.swarm_name, mark), f"the runtime of {ws.swarm_name} recorded nothing"
+            consistently(
+                lambda: _delivered(platform, tenant, ws, conv),
+                holds=lambda problem: not problem,
+                description=f"every message to {ws.id} arrives while its status publishes {moved}",
+                duration=profile.budgets.negative,
+                interval=1.0,
+            )
     with allure.step("with the usual Service published again, messages flow as before"):
         platform.wait_verified(ws.id, timeout=profile.budgets.heal)
         assert dig(platform.swarm(ws.id), profile.swarm.service_name) == published
