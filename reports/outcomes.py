@@ -58,23 +58,26 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
         exc = exc.__cause__ or exc.__context__
 
 
+def _deciding(exc: BaseException | None) -> BaseException | None:
+    """The first link of the chain that declares what the failure is (a breach, or infrastructure)."""
+    for link in _chain(exc):
+        if isinstance(link, ContractBreach) or getattr(link, "infrastructure", False) is True:
+            return link
+    return None
+
+
 def declared_kind(exc: BaseException | None) -> str | None:
     """``contract`` or ``infrastructure`` when the exception (or its chain) declares it, else None."""
-    for link in _chain(exc):
-        if isinstance(link, ContractBreach):
-            return CONTRACT
-        if getattr(link, "infrastructure", False) is True:
-            return INFRASTRUCTURE
-    return None
+    link = _deciding(exc)
+    if link is None:
+        return None
+    return CONTRACT if isinstance(link, ContractBreach) else INFRASTRUCTURE
 
 
 def breach_of(exc: BaseException | None) -> ContractBreach | None:
     """The :class:`~swarmconf.contract.ContractBreach` that decides this failure, if one does."""
-    for link in _chain(exc):
-        if isinstance(link, ContractBreach):
-            return link
-        if getattr(link, "infrastructure", False) is True:
-            return None
+    link = _deciding(exc)
+    return link if isinstance(link, ContractBreach) else None
     return None
 
 
