@@ -185,12 +185,12 @@ def teardown(kube: Kube) -> None:
 def app_image_in(kube: Kube) -> str:
     """Build the app image (for the test hook) and load it into the kind cluster behind ``kube``."""
     from swarmconf.clusters.appimage import ensure_app_image
+    from swarmconf.fixtures.session import kind_cluster_of
 
-    for node in kube.core.list_node().items:
-        provider = (node.spec.provider_id or "").removeprefix("kind://").split("/")
-        if len(provider) >= 2:
-            return ensure_app_image(provider[1])
-    raise SystemExit("not a kind cluster on this machine: pass --app-image with an image its nodes hold")
+    name = kind_cluster_of(kube)
+    if name is None:
+        raise SystemExit("not a kind cluster on this machine: pass --app-image with an image its nodes hold")
+    return ensure_app_image(name)
 
 
 def run(kube: Kube, image: str, parents: int, idle_seconds: float) -> dict[str, Any]:

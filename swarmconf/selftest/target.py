@@ -102,9 +102,7 @@ def _installed(
     from swarmconf.fixtures.install import install_platform
 
     start = time.monotonic()
-    platform = install_platform(
-        kube, profile, app_image=image, image_source=choice.image_source, remove_on_failure=not choice.keep
-    )
+    platform = install_platform(kube, profile, app_image=image, remove_on_failure=not choice.keep)
     seconds["install"] = seconds.get("install", 0.0) + time.monotonic() - start
     if not choice.keep:
         stack.callback(_uninstall, platform, log)
@@ -123,7 +121,7 @@ def _uninstall(platform: Platform, log: Log) -> None:
 def app_image(handle: Any, kube: Kube) -> str:
     """The app image, built if needed and loaded into the kind cluster (any cluster whose nodes are kind's)."""
     from swarmconf.clusters.appimage import build_app_image, ensure_app_image
-    from swarmconf.fixtures.session import _kind_cluster_of
+    from swarmconf.fixtures.session import kind_name
 
-    kind_name = handle.name if handle.provider == "kind" else _kind_cluster_of(kube)
-    return ensure_app_image(kind_name) if kind_name else build_app_image()
+    name = kind_name(handle, kube)
+    return ensure_app_image(name) if name else build_app_image()

@@ -132,7 +132,6 @@ def test_failed_install_removes_what_it_applied_when_asked(monkeypatch: pytest.M
             None,  # type: ignore[arg-type]
             load_profile("reference"),
             app_image=None,
-            image_source="auto",
             remove_on_failure=remove,
         )
     assert uninstalled == ([1] if remove else [])
