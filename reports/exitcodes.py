@@ -13,8 +13,8 @@ code  name               meaning
 2     INTERRUPTED        pytest's own code, kept: the run was interrupted (Ctrl-C, SIGTERM, ``-x``).
 3     INFRA_ERROR        no contract failure, but the harness could not reach a verdict for some gating clause:
                          a fixture failed (cluster did not come up, build failed, platform install failed), a
-                         teardown failed, or the suites did not collect. Same number as
-                         :data:`swarmconf.cli.EXIT_INFRA`, which every sub-command uses for such failures.
+                         teardown failed, or the suites did not collect. Every sub-command uses the same
+                         number for such failures (:data:`swarmconf.cli.EXIT_INFRA` is this one).
 4     USAGE_ERROR        pytest's own code, kept: bad command-line options.
 5     NO_TESTS           pytest's own code, kept: nothing was selected, so nothing can be gated.
 6     INCOMPLETE         nothing failed, but a gating clause was not run (no test names it, its tests were
@@ -32,8 +32,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from swarmconf.cli import EXIT_INFRA
-
 
 class ExitCode(IntEnum):
     """Exit codes of a conformance run (see the module docstring for the table)."""
@@ -41,7 +39,7 @@ class ExitCode(IntEnum):
     GATE_PASSED = 0
     CONTRACT_FAILED = 1
     INTERRUPTED = 2
-    INFRA_ERROR = EXIT_INFRA
+    INFRA_ERROR = 3
     USAGE_ERROR = 4
     NO_TESTS = 5
     INCOMPLETE = 6

@@ -12,6 +12,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from swarmconf.reports.exitcodes import ExitCode
+
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
     "swarmconf.cli.build",
@@ -21,10 +23,11 @@ COMMAND_MODULES = (
     "swarmconf.cli.stability",
 )
 
-#: Exit codes shared by every sub-command (the summary writer documents the conformance ones).
+#: Exit codes shared by every sub-command (``swarmconf.reports.exitcodes`` documents the conformance ones and
+#: owns the infrastructure-error number, so that the layers below the CLI need not import it).
 EXIT_OK = 0
 EXIT_USAGE = 2
-EXIT_INFRA = 3
+EXIT_INFRA = int(ExitCode.INFRA_ERROR)
 
 
 def add_metacontroller_source(parser: argparse.ArgumentParser) -> None:
