@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "swarmconf.cli.run",
     "swarmconf.cli.selftest",
     "swarmconf.cli.stability",
+    "swarmconf.cli.profile",
 )
 
 #: Exit codes shared by every sub-command (``swarmconf.reports.exitcodes`` documents the conformance ones and
