@@ -43,6 +43,7 @@ def as_dict(outcome: Outcome, *, run_id: str) -> dict[str, Any]:
         "infrastructure_errors": sorted(n for n, r in unique.items() if r.status is TestStatus.INFRA),
         "collection_errors": list(outcome.selection.collection_errors),
         "unlabelled_tests": [_test(r) for r in outcome.unlabelled],
+        "timings": timings(outcome),
     }
 
 
@@ -81,7 +82,53 @@ def markdown(outcome: Outcome, *, run_id: str) -> str:
     if outcome.unlabelled:
         lines += ["## Tests without a clause marker", ""]
         lines += [f"- `{r.nodeid}` — {r.status.value}" for r in outcome.unlabelled] + [""]
+    lines += _timing_tables(timings(outcome))
     return "\n".join(lines)
+
+
+SLOWEST = 10
+"""How many tests the summary's time table lists (``summary.json`` has all of them)."""
+
+
+def timings(outcome: Outcome) -> dict[str, Any]:
+    """Where the run's time went: every test's seconds (setup, call and teardown), slowest first, and per area.
+
+    An area is a suite module (``suites/test_deletion.py`` → ``deletion``). The sums are test time, not wall
+    time: tests that run side by side (pytest-xdist) add up to more than the run took.
+    """
+    unique = {r.nodeid: r for r in _records(outcome)}.values()
+    ordered = sorted(unique, key=lambda r: (-r.duration, r.nodeid))
+    areas: dict[str, float] = {}
+    for r in ordered:
+        areas[_area(r.nodeid)] = areas.get(_area(r.nodeid), 0.0) + r.duration
+    return {
+        "total_seconds": round(sum(r.duration for r in ordered), 1),
+        "areas": {area: round(seconds, 1) for area, seconds in sorted(areas.items(), key=lambda a: -a[1])},
+        "tests": [{"nodeid": r.nodeid, "seconds": round(r.duration, 1), "status": r.status.value} for r in ordered],
+    }
+
+
+def _area(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return module.removeprefix("test_").removesuffix(".py")
+
+
+def _timing_tables(data: dict[str, Any]) -> list[str]:
+    if not data["tests"]:
+        return []
+    lines = [
+        f"## Where the time went ({data['total_seconds']:.0f} s of test time; side-by-side tests overlap)",
+        "",
+        "| area | seconds |",
+        "|---|---|",
+        *(f"| {area} | {seconds:.0f} |" for area, seconds in data["areas"].items()),
+        "",
+        f"| the {min(SLOWEST, len(data['tests']))} slowest tests | seconds | outcome |",
+        "|---|---|---|",
+        *(f"| `{t['nodeid']}` | {t['seconds']:.0f} | {t['status']} |" for t in data["tests"][:SLOWEST]),
+        "",
+    ]
+    return lines
 
 
 def _level_table(outcome: Outcome) -> list[str]:

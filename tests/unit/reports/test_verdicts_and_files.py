@@ -204,3 +204,22 @@ def test_swarmconf_run_prints_the_verdict_line_of_the_summary(tmp_path, capsys):
     run.summary_json.write_text(json.dumps({"exit_code": 7, "exit_meaning": line, "level": "baseline"}))
     run_cli._print_where(run)
     assert f"verdict: {line} (exit code 7, level baseline)" in capsys.readouterr().out
+
+
+def test_every_summary_says_where_the_time_went_slowest_first():
+    from swarmconf.reports import summary
+
+    records = [
+        TestRecord("suites/test_deletion.py::test_a", ("DEL-1",), S.PASSED, duration=120.4),
+        TestRecord("suites/test_deletion.py::test_b", ("DEL-2",), S.PASSED, duration=30.0),
+        TestRecord("suites/test_isolation.py::test_c", ("ISO-1",), S.FAILED, duration=45.2),
+    ]
+    outcome = _judge(*records)
+    data = summary.as_dict(outcome, run_id="r")["timings"]
+    assert [t["nodeid"].rsplit("::", 1)[1] for t in data["tests"]] == ["test_a", "test_c", "test_b"]
+    assert data["areas"] == {"deletion": 150.4, "isolation": 45.2}
+    assert data["total_seconds"] == 195.6
+    text = summary.markdown(outcome, run_id="r")
+    assert "## Where the time went (196 s of test time" in text
+    assert "| `suites/test_deletion.py::test_a` | 120 | passed |" in text
+    assert text.index("Where the time went") > text.index("| clause |"), "the verdict comes first"
