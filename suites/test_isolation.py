@@ -16,7 +16,7 @@ from typing import Any
 import allure
 import httpx
 
-from swarmconf.fixtures import enforcement, reachability
+from swarmconf.fixtures import enforcement, public_paths, reachability
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
@@ -52,12 +52,17 @@ def _node_addresses(nodes: list[Any]) -> list[str]:
 @proves("ISO-1")
 def test_no_public_path_to_a_runtime(platform: Platform, kube: Kube, verified_pair: Pair) -> None:
     """ISO-1: no Ingress, Gateway API route, LoadBalancer/NodePort Service, externalIP, hostPort or hostNetwork
-    leads to a runtime pod or its Services (kind port mappings can only lead to node ports, checked here too)."""
+    leads to a runtime pod or its Services: also not through an ``ExternalName`` alias of a runtime Service, a
+    host port of an init or ephemeral container, or (on kind here) a port the node container publishes."""
     profile = platform.profile
     problems: list[str] = []
     runtime_ns = platform.runtime_namespace()
     runtime_services = {(runtime_ns, s["metadata"]["name"]) for ws in verified_pair for s in _services(platform, ws)}
     pod_ips = {_runtime_pod(platform, ws)["status"]["podIP"] for ws in verified_pair}
+    every_service = kube.list("v1", "Service")
+    # What reaches a runtime by name: its Services and every ExternalName alias of them, however chained.
+    leading = public_paths.aliases_of(every_service, runtime_services)
+    node_ports_to_runtimes: set[int] = set()
 
     with allure.step("no Service in the runtime namespace is public"):
         for svc in kube.list("v1", "Service", namespace=runtime_ns):
@@ -68,9 +73,10 @@ def test_no_public_path_to_a_runtime(platform: Platform, kube: Kube, verified_pa
                 problems.append(f"Service {runtime_ns}/{name} has externalIPs {spec['externalIPs']}")
             if any(p.get("nodePort") for p in spec.get("ports") or []):
                 problems.append(f"Service {runtime_ns}/{name} allocates node ports")
+                node_ports_to_runtimes |= {int(p["nodePort"]) for p in spec["ports"] if p.get("nodePort")}
 
     with allure.step("no public Service anywhere has a runtime pod as endpoint"):
-        for svc in kube.list("v1", "Service"):
+        for svc in every_service:
             spec, meta = svc.get("spec") or {}, svc["metadata"]
             if spec.get("type") not in PUBLIC_SERVICE_TYPES and not spec.get("externalIPs"):
                 continue
@@ -82,31 +88,51 @@ def test_no_public_path_to_a_runtime(platform: Platform, kube: Kube, verified_pa
                     hit = pod_ips.intersection(endpoint.get("addresses") or [])
                     if hit:
                         problems.append(f"public Service {meta['namespace']}/{meta['name']} leads to runtime {hit}")
+                        node_ports_to_runtimes |= {int(p["nodePort"]) for p in spec["ports"] if p.get("nodePort")}
 
-    with allure.step("no Ingress routes to a runtime Service"):
+    with allure.step("no ExternalName Service outside the runtime namespace aliases a runtime Service"):
+        for ns, name in sorted(leading - runtime_services):
+            problems.append(f"ExternalName Service {ns}/{name} leads to a runtime Service")
+
+    with allure.step("no Ingress routes to a runtime Service (or an alias of one)"):
         for ing in kube.list("networking.k8s.io/v1", "Ingress"):
             ns = ing["metadata"]["namespace"]
             for backend in _ingress_backends(ing):
-                if (ns, backend) in runtime_services or ns == runtime_ns:
+                if (ns, backend) in leading or ns == runtime_ns:
                     problems.append(f"Ingress {ns}/{ing['metadata']['name']} routes to {ns}/{backend}")
 
-    with allure.step("no Gateway API route has a runtime Service as backend"):
+    with allure.step("no Gateway API route has a runtime Service (or an alias of one) as backend"):
         for kind in GATEWAY_ROUTES:
             for route in _gateway_routes(kube, kind):
                 for ref_ns, ref_name in _route_backends(route):
-                    if (ref_ns, ref_name) in runtime_services:
+                    if (ref_ns, ref_name) in leading:
                         problems.append(f"{kind} {route['metadata']['name']} routes to {ref_ns}/{ref_name}")
 
-    with allure.step("runtime pods use neither hostNetwork nor hostPort"):
+    runtime_host_ports: set[int] = set()
+    with allure.step("runtime pods use neither hostNetwork nor a hostPort in any container"):
         for ws in verified_pair:
             for pod in platform.runtime_pods(ws.swarm_name):
-                spec, name = pod["spec"], pod["metadata"]["name"]
-                if spec.get("hostNetwork"):
+                name = pod["metadata"]["name"]
+                if pod["spec"].get("hostNetwork"):
                     problems.append(f"runtime pod {name} uses hostNetwork")
-                for container in spec.get("containers") or []:
-                    for port in container.get("ports") or []:
-                        if port.get("hostPort"):
-                            problems.append(f"runtime pod {name} maps hostPort {port['hostPort']}")
+                for found in public_paths.host_ports(pod):
+                    problems.append(f"runtime pod {name} maps a host port: {found}")
+                    runtime_host_ports.add(int(found.split(": ", 1)[1].split("/", 1)[0]))
+
+    with allure.step("no port a kind node container publishes on this machine leads to a runtime"):
+        listed: list[Any] = kube.core.list_node().items
+        kind_nodes = [n.metadata.name for n in listed if (n.spec.provider_id or "").startswith("kind://")]
+        targets = node_ports_to_runtimes | runtime_host_ports
+        published: dict[str, list[dict[str, Any]]] = {}
+        for node in kind_nodes:  # not kind here: the node's published ports are not this machine's to read
+            published[node] = reachability.published_ports(node)
+            for mapping in public_paths.published_to(published[node], targets):
+                problems.append(f"kind node {node} publishes {mapping} onto a port that leads to a runtime")
+        allure.attach(
+            json.dumps(published, indent=2),
+            name="ports kind nodes publish",
+            attachment_type=allure.attachment_type.JSON,
+        )
 
     allure.attach(
         json.dumps(problems, indent=2), name="public paths found", attachment_type=allure.attachment_type.JSON

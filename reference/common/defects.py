@@ -51,6 +51,7 @@ class Defect(enum.StrEnum):
     """One deliberate contract break; the value names the clause it breaks."""
 
     ISO1_NODEPORT_SERVICE = "iso1-nodeport-service"
+    ISO1_SIDECAR_HOST_PORT = "iso1-sidecar-host-port"
     ISO2_EXTERNAL_IP = "iso2-external-ip"
     ISO3_MISSING_USER_LABEL = "iso3-missing-user-label"
     ISO4_SKIP_OWNERSHIP_CHECK = "iso4-skip-ownership-check"

@@ -8,6 +8,7 @@ child is labelled with its swarm, user and workspace; no pod gets a service-acco
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 
 from swarmconf.reference.common import labels as L
@@ -33,6 +34,7 @@ class Shape:
     external_ips: tuple[str, ...] = ()
     automount_token: bool = False
     history_on_pvc: bool = True
+    sidecar_host_port: bool = False
     extra_owner_references: tuple[dict[str, object], ...] = field(default=())
 
 
@@ -142,6 +144,25 @@ def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object
     }
 
 
+#: The host ports the ``iso1-sidecar-host-port`` defect spreads its sidecars over (one per workspace, so that
+#: two runtimes on one node do not collide on a port and stay schedulable).
+SIDECAR_HOST_PORTS = range(31000, 32000)
+
+
+def _host_port_sidecar(spec: SwarmSpec, shape: Shape) -> dict[str, object]:
+    """A native sidecar (an init container that keeps running) mapping a host port to the runtime's port."""
+    digest = int(hashlib.sha256(spec.workspace_id.encode()).hexdigest(), 16)
+    host_port = SIDECAR_HOST_PORTS[digest % len(SIDECAR_HOST_PORTS)]
+    return {
+        "name": "edge",
+        "image": shape.runtime_image,
+        "imagePullPolicy": shape.image_pull_policy,
+        "restartPolicy": "Always",
+        "command": ["python3", "-c", "import time; time.sleep(10**9)"],
+        "ports": [{"name": "edge", "containerPort": spec.port, "hostPort": host_port}],
+    }
+
+
 def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str, shape: Shape) -> Child:
     volume: dict[str, object] = (
         {"name": "data", "persistentVolumeClaim": {"claimName": n.pvc}}
@@ -157,6 +178,8 @@ def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec
         "containers": [_container(n, spec, shape)],
         "volumes": [volume],
     }
+    if shape.sidecar_host_port:
+        pod_spec["initContainers"] = [_host_port_sidecar(spec, shape)]
     sts_spec = {
         "replicas": 0 if spec.suspend else 1,
         "serviceName": n.headless_service,

@@ -99,6 +99,7 @@ class Hooks:
             ),
             automount_token=switches.has(Defect.ISO7_AUTOMOUNT_TOKEN),
             history_on_pvc=not switches.has(Defect.MSG6_HISTORY_ON_EMPTYDIR),
+            sidecar_host_port=switches.has(Defect.ISO1_SIDECAR_HOST_PORT),
         )
 
     def _invalid(self, message: str, observed: list[Child], previous: Mapping[str, Any]) -> dict[str, Any]:
