@@ -159,7 +159,7 @@ def _host_port_sidecar(spec: SwarmSpec, shape: Shape) -> dict[str, object]:
         "imagePullPolicy": shape.image_pull_policy,
         "restartPolicy": "Always",
         "command": ["python3", "-c", "import time; time.sleep(10**9)"],
-        "ports": [{"name": "edge", "containerPort": spec.port, "hostPort": host_port}],
+        "ports": [{"name": "edge", "containerPort": spec.runtime.port, "hostPort": host_port}],
     }
 
 

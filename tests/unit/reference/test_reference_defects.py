@@ -179,6 +179,18 @@ def test_iso1_nodeport(webhook_settings: WebhookSettings) -> None:
     assert kind(normal, "StatefulSet") == kind(broken, "StatefulSet")
 
 
+def test_iso1_sidecar_host_port(webhook_settings: WebhookSettings) -> None:
+    normal, broken = _diff(webhook_settings, Defect.ISO1_SIDECAR_HOST_PORT)
+    pod = kind(broken, "StatefulSet")[0]["spec"]["template"]["spec"]
+    (sidecar,) = pod["initContainers"]
+    assert sidecar["restartPolicy"] == "Always"
+    (port,) = sidecar["ports"]
+    assert port["containerPort"] == 42617 and 31000 <= port["hostPort"] < 32000
+    assert all(not p.get("hostPort") for c in pod["containers"] for p in c.get("ports") or []), "only the sidecar"
+    assert "initContainers" not in kind(normal, "StatefulSet")[0]["spec"]["template"]["spec"]
+    assert kind(normal, "Service") == kind(broken, "Service")
+
+
 def test_iso2_external_ip(webhook_settings: WebhookSettings) -> None:
     _, broken = _diff(webhook_settings, Defect.ISO2_EXTERNAL_IP)
     service = kind(broken, "Service")[0]["spec"]
