@@ -25,7 +25,7 @@ from .proc import CommandError, run
 
 REPO = Path(__file__).resolve().parent.parent
 #: Distributions the in-cluster components import (their dependencies follow).
-REQUIREMENTS = ("starlette", "uvicorn", "httpx", "kubernetes", "pydantic", "PyYAML")
+REQUIREMENTS = ("starlette", "uvicorn", "httpx", "kubernetes", "pydantic", "PyYAML", "PyJWT", "cryptography")
 #: Repository folder -> import path inside the image.
 PACKAGES = {
     "swarmconf": "swarmconf",

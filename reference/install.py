@@ -9,6 +9,8 @@ token and every swarm's identity). ``read_platform_keys`` reads it back for the 
 
 A second install works by changing only the variables: namespaced objects follow ``PLATFORM_NAMESPACE`` /
 ``RUNTIME_NAMESPACE``, cluster-scoped ones are prefixed with ``PLATFORM_NAMESPACE`` (the CRD is shared).
+``AUTH_MODE=jwt`` (with ``JWT_JWKS_URL``, ``JWT_ISSUER``, ``JWT_AUDIENCE``) makes the orchestrator accept JWTs of
+that issuer instead of its own HMAC tokens.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ DEFAULTS: dict[str, str] = {
     "RUNTIME_NAMESPACE": "userswarms",
     "REAPER_SCHEDULE": "*/2 * * * *",
     "ORCHESTRATOR_STORAGE": "1Gi",
+    # user tokens: "hmac" (the Secret's token-key) or "jwt" (an issuer's JWKS; the harness gives JWT_* for its own)
+    "AUTH_MODE": "hmac",
+    "JWT_JWKS_URL": "",
+    "JWT_ISSUER": "",
+    "JWT_AUDIENCE": "",
 }
 REQUIRED = ("IMAGE",)
 
@@ -52,6 +59,10 @@ def resolve_variables(variables: Mapping[str, str]) -> dict[str, str]:
     resolved = {**DEFAULTS, **variables}
     resolved.setdefault("WEBHOOK_URL", f"http://webhook.{resolved['PLATFORM_NAMESPACE']}.svc:8080")
     missing = [name for name in REQUIRED if not resolved.get(name)]
+    if resolved["AUTH_MODE"] == "jwt":
+        missing += [name for name in ("JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE") if not resolved.get(name)]
+    elif resolved["AUTH_MODE"] != "hmac":
+        raise ValueError(f"AUTH_MODE must be hmac or jwt, not {resolved['AUTH_MODE']!r}")
     if missing:
         raise ValueError(f"missing manifest variables: {', '.join(missing)}")
     return resolved

@@ -7,9 +7,9 @@ Each field's environment variable is its name in upper case (``token_key`` ← `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 __all__ = ["OrchestratorSettings", "ReaperSettings", "RuntimeSettings", "WebhookSettings", "from_environ"]
 
@@ -25,6 +25,12 @@ class OrchestratorSettings(_Settings):
     """The orchestrator's configuration."""
 
     token_key: SecretStr = Field(description="HMAC key for user bearer tokens (its UTF-8 bytes are the key).")
+    auth_mode: Literal["hmac", "jwt"] = Field(
+        default="hmac", description="'hmac': the reference's own tokens (token_key); 'jwt': JWTs of a trusted issuer."
+    )
+    jwt_jwks_url: str = Field(default="", description="JWT mode: where the issuer's JWKS is fetched from.")
+    jwt_issuer: str = Field(default="", description="JWT mode: the required 'iss'.")
+    jwt_audience: str = Field(default="", description="JWT mode: the required 'aud'.")
     service_token: SecretStr = Field(description="Credential the reaper and admins present to /internal routes.")
     database_path: str = Field(default="/data/orchestrator.db", description="SQLite file (own PVC).")
     platform_namespace: str = Field(default="swarm-system", description="This install's namespace.")
@@ -34,6 +40,14 @@ class OrchestratorSettings(_Settings):
     max_body_bytes: int = Field(default=65536, description="Request bodies above this size get 413.")
     runtime_timeout_seconds: float = Field(default=10.0, description="Timeout for one proxied runtime request.")
     port: int = Field(default=8080, description="HTTP listen port.")
+
+    @model_validator(mode="after")
+    def _jwt_needs_its_issuer(self) -> OrchestratorSettings:
+        if self.auth_mode == "jwt":
+            missing = [n.upper() for n in ("jwt_jwks_url", "jwt_issuer", "jwt_audience") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"AUTH_MODE=jwt needs {', '.join(missing)}")
+        return self
 
 
 class WebhookSettings(_Settings):

@@ -23,7 +23,7 @@ from swarmconf.reference.common.defects import Defect, Switches, SwitchReader
 from swarmconf.reference.common.logs import event
 from swarmconf.reference.common.names import userswarm_name
 from swarmconf.reference.common.settings import OrchestratorSettings
-from swarmconf.reference.orchestrator.auth import AuthMiddleware
+from swarmconf.reference.orchestrator.auth import AuthMiddleware, UserVerifier, user_verifier
 from swarmconf.reference.orchestrator.errors import (
     ApiError,
     BadRequest,
@@ -368,8 +368,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code)
 
 
-def create_app(orchestrator: Orchestrator, *, settings: OrchestratorSettings) -> AuthMiddleware:
-    """The ASGI app: authentication middleware around the routes."""
+def create_app(
+    orchestrator: Orchestrator, *, settings: OrchestratorSettings, users: UserVerifier | None = None
+) -> AuthMiddleware:
+    """The ASGI app: authentication middleware around the routes (``users``: the settings' verifier unless given)."""
     o = orchestrator
     ws, conv = "/v1/workspaces/{workspace_id}", "/v1/workspaces/{workspace_id}/conversations"
     routes = [
@@ -388,7 +390,7 @@ def create_app(orchestrator: Orchestrator, *, settings: OrchestratorSettings) ->
     app.router.redirect_slashes = False  # "/v1/workspaces/" is the uniform 404, not a redirect
     return AuthMiddleware(
         app,
-        token_key=settings.token_key.get_secret_value().encode(),
+        users=users or user_verifier(settings),
         service_token=settings.service_token.get_secret_value(),
         switches=o.switch_reader,
     )
