@@ -77,7 +77,10 @@ def test_workspace_creates_one_swarm_verified_in_time(
 def _recreated(platform: Platform, ws: Workspace, kind: str, old_uid: str, name: str) -> None:
     wait_for(
         lambda: platform.children(ws.swarm_name) if kind != "Pod" else platform.runtime_pods(ws.swarm_name),
-        until=lambda objs: any(o["metadata"]["name"] == name and o["metadata"]["uid"] != old_uid for o in objs),
+        until=lambda objs: any(
+            o["metadata"]["name"] == name and o["metadata"]["uid"] != old_uid and o.get("kind", "Pod") == kind
+            for o in objs
+        ),
         description=f"{kind} {name} of {ws.swarm_name} is recreated",
         timeout=platform.profile.budgets.heal,
         interval=1.0,
@@ -85,25 +88,48 @@ def _recreated(platform: Platform, ws: Workspace, kind: str, old_uid: str, name:
     )
 
 
+#: Children LIF-2 does not delete, and why: deleting the claim would destroy the data MSG-6 and DEL-5 protect
+#: (a platform need not, and should not, heal a volume by making an empty one).
+NOT_DELETED = {"PersistentVolumeClaim": "its data would be destroyed, not healed"}
+
+
 @proves("LIF-2")
 def test_deleted_children_are_recreated(
     platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
 ) -> None:
-    """LIF-2: a deleted child (the Service, the ConfigMap, the runtime pod) is recreated by the controller,
+    """LIF-2: a deleted child is recreated by the controller, whichever it is (each Service, the ConfigMap, the
+    ServiceAccount, the StatefulSet, any other child kind of the profile, the runtime pod; not the data's claim),
     and the workspace returns to verified and answers again."""
     tenant = tenant_factory()
     ws = workspace_factory(tenant)
     conv = tenant.new_conversation(ws.id)
     children = platform.children(ws.swarm_name)
-    victims = [c for c in children if c["kind"] in ("Service", "ConfigMap")]
-    victims += platform.runtime_pods(ws.swarm_name)[:1]
-    assert {v.get("kind", "Pod") for v in victims} >= {"Service", "ConfigMap"}, f"children: {children}"
+    victims = [c for c in children if c["kind"] not in NOT_DELETED]
+    # The StatefulSet last of the children (its pods go with it), then the runtime pod of the new one.
+    victims.sort(key=lambda c: c["kind"] == "StatefulSet")
+    kinds = {c["kind"] for c in victims}
+    assert kinds >= {"Service", "ConfigMap", "ServiceAccount", "StatefulSet"}, f"children: {children}"
+    allure.attach(
+        json.dumps({"deleted in turn": [f"{c['kind']}/{c['metadata']['name']}" for c in victims], **NOT_DELETED}),
+        name="LIF-2 victims",
+        attachment_type=allure.attachment_type.JSON,
+    )
     for victim in victims:
-        kind = victim.get("kind") or "Pod"
         meta = victim["metadata"]
-        with allure.step(f"delete {kind} {meta['name']} and see it come back"):
-            platform.kube.delete("v1", kind, meta["name"], meta["namespace"])
-            _recreated(platform, ws, kind, meta["uid"], meta["name"])
+        with allure.step(f"delete {victim['kind']} {meta['name']} and see it come back"):
+            platform.kube.delete(victim["apiVersion"], victim["kind"], meta["name"], meta["namespace"])
+            _recreated(platform, ws, victim["kind"], meta["uid"], meta["name"])
+    pod = wait_for(
+        lambda: platform.runtime_pods(ws.swarm_name),
+        until=bool,
+        description=f"{ws.swarm_name} has a runtime pod again",
+        timeout=platform.profile.budgets.heal,
+        interval=1.0,
+        transient=(KubeError,),
+    )[0]
+    with allure.step(f"delete the runtime pod {pod['metadata']['name']} and see it come back"):
+        platform.kube.delete("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
+        _recreated(platform, ws, "Pod", pod["metadata"]["uid"], pod["metadata"]["name"])
     with allure.step("the workspace is verified again and messages flow"):
         platform.wait_verified(ws.id, timeout=platform.profile.budgets.heal)
         resp = wait_for(
