@@ -43,6 +43,7 @@ DEFAULTS: dict[str, str] = {
     "RUNTIME_NAMESPACE": "userswarms",
     "REAPER_SCHEDULE": "*/2 * * * *",
     "ORCHESTRATOR_STORAGE": "1Gi",
+    "MODEL_PROVIDER_URL": "",
 }
 REQUIRED = ("IMAGE",)
 

@@ -61,6 +61,7 @@ class Hooks:
         self._base_shape = Shape(
             runtime_image=settings.runtime_image,
             identity_root_key=settings.identity_root_key.get_secret_value().encode(),
+            model_provider_url=settings.model_provider_url,
         )
 
     async def current_switches(self) -> Switches:
