@@ -33,6 +33,9 @@ class OrchestratorSettings(_Settings):
     runtime_port: int = Field(default=RUNTIME_PORT, description="Runtime port when status.servicePort is absent.")
     max_body_bytes: int = Field(default=65536, description="Request bodies above this size get 413.")
     runtime_timeout_seconds: float = Field(default=10.0, description="Timeout for one proxied runtime request.")
+    model_provider_url: str = Field(
+        default="", description="The model provider's base URL (…/v1); used only by a defect's model gateway."
+    )
     port: int = Field(default=8080, description="HTTP listen port.")
 
 
