@@ -50,6 +50,7 @@ DEFAULTS: dict[str, str] = {
     "JWT_JWKS_URL": "",
     "JWT_ISSUER": "",
     "JWT_AUDIENCE": "",
+    "MODEL_PROVIDER_URL": "",
 }
 REQUIRED = ("IMAGE",)
 

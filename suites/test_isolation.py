@@ -16,7 +16,7 @@ from typing import Any
 import allure
 import httpx
 
-from swarmconf.fixtures import enforcement, public_paths, reachability
+from swarmconf.fixtures import enforcement, privilege, public_paths, reachability
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
@@ -553,7 +553,10 @@ def test_pods_cannot_reach_another_runtime(
 ) -> None:
     """ISO-6 (strict): neither a pod in another namespace nor another user's runtime pod can open a
     connection to a runtime's Service or pod. Where the cluster cannot enforce NetworkPolicy the result is
-    "not enforceable here", never a pass."""
+    "not enforceable here", never a pass.
+
+    Every probe runs the harness's image: the other user's runtime is probed from inside its pod's network
+    namespace by a privileged pod on its node (nothing run in, nor changed on, the runtime pod)."""
     a, b = verified_pair
     image = platform.app_image
     assert image, "no app image for probe pods"
@@ -565,21 +568,23 @@ def test_pods_cannot_reach_another_runtime(
     ns = platform.runtime_namespace(swarm)
     port = int(dig(swarm, platform.profile.swarm.service_port, platform.profile.children.runtime_port))
     pod_ip = _runtime_pod(platform, a)["status"]["podIP"]
-    targets = [f"http://{dig(swarm, platform.profile.swarm.service_name)}.{ns}.svc:{port}/", f"http://{pod_ip}:{port}/"]
+    service = str(dig(swarm, platform.profile.swarm.service_name))
+    cluster_ip = dig(kube.get("v1", "Service", service, ns) or {}, "spec.clusterIP")
+    # From B's network namespace by address: a policy that keeps B's runtime from DNS must not break the probe.
+    by_name, by_address = f"http://{service}.{ns}.svc:{port}/", f"http://{cluster_ip}:{port}/"
+    targets = [(by_name, by_address), (f"http://{pod_ip}:{port}/", f"http://{pod_ip}:{port}/")]
     mark = platform.traffic_mark(a.swarm_name)
     reached = []
-    for url in targets:
+    for url, address in targets:
         with allure.step(f"a pod in another namespace tries {url}"):
             outcome = enforcement.probe(kube, harness_namespace, url, image=image, labels=labels, budget=budget)
             if enforcement.reached(outcome):
                 reached.append(outcome)
-        with allure.step(f"B's runtime pod tries {url}"):
-            pod_b = _runtime_pod(platform, b)["metadata"]["name"]
-            out = _exec_ok(
-                kube, pod_b, ns, ["python3", "-m", "swarmconf.fixtures.netprobe", "--timeout", "5", "url", url]
+        with allure.step(f"from inside B's runtime pod's network namespace (the pod unchanged), try {address}"):
+            pod_b = _runtime_pod(platform, b)
+            outcome = enforcement.probe_as_pod(
+                kube, harness_namespace, address, pod=pod_b, image=image, labels=labels, budget=budget
             )
-            outcome = json.loads(out.splitlines()[-1])
-            outcome["from"] = f"runtime pod {ns}/{pod_b}"
             if enforcement.reached(outcome):
                 reached.append(outcome)
     allure.attach(
@@ -591,46 +596,43 @@ def test_pods_cannot_reach_another_runtime(
 
 # --- ISO-7 (strict) ---------------------------------------------------------------------------------------
 
-TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-#: Run inside the runtime pod: list Secrets with the mounted token through the in-cluster API endpoint.
-IN_POD_READ = """
-import ssl, urllib.error, urllib.request
-sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
-token = open(sa + "token").read().strip()
-req = urllib.request.Request("https://kubernetes.default.svc/api/v1/namespaces/{namespace}/secrets",
-                             headers={{"Authorization": "Bearer " + token}})
-try:
-    print(urllib.request.urlopen(req, context=ssl.create_default_context(cafile=sa + "ca.crt"), timeout=10).status)
-except urllib.error.HTTPError as exc:
-    print(exc.code)
-except Exception as exc:
-    print(type(exc).__name__)
-"""
-
 
 @proves("ISO-7")
-def test_runtime_has_least_privilege(platform: Platform, kube: Kube, verified_pair: Pair) -> None:
+def test_runtime_has_least_privilege(platform: Platform, kube: Kube, run_id: str, verified_pair: Pair) -> None:
     """ISO-7 (strict): the runtime's ServiceAccount cannot read other swarms' objects through the Kubernetes
-    API (no token mounted, or RBAC denies it), and no credential is kept in a ConfigMap."""
+    API (no token mounted, or RBAC denies it), and no credential is kept in a ConfigMap.
+
+    Judged from outside the runtime: the pod object says whether it gets a token; access reviews say what its
+    ServiceAccount may do; a pod of the harness's image running as that ServiceAccount tries it for real."""
     a, b = verified_pair
     profile = platform.profile
     pod = _runtime_pod(platform, a)
     ns, sa = pod["metadata"]["namespace"], pod["spec"].get("serviceAccountName") or "default"
     problems: list[str] = []
 
-    with allure.step("no service-account token in the runtime pod, or RBAC denies reading other swarms"):
-        pod_name = pod["metadata"]["name"]
-        mounted = _exec_ok(kube, pod_name, ns, ["python3", "-c", f"import os; print(os.path.exists({TOKEN_PATH!r}))"])
-        assert mounted in ("True", "False"), f"cannot tell whether {ns}/{pod_name} has a token mounted: {mounted!r}"
-        # The reviews run either way, so the report shows what the ServiceAccount could do with a token.
-        allowed = _allowed_reads(kube, ns, sa, profile, b)
-        allure.attach(json.dumps({"token mounted": mounted, "allowed": allowed}, indent=2), name="access reviews")
-        if mounted == "True":
-            problems += [f"ServiceAccount {ns}/{sa} (token mounted) may {verb}" for verb in allowed]
-            status = _exec_ok(kube, pod_name, ns, ["python3", "-c", IN_POD_READ.format(namespace=ns)])
-            allure.attach(status, name="in-pod API read of Secrets")
-            if status.startswith("2"):
-                problems.append(f"from inside the runtime pod, listing Secrets in {ns} succeeded ({status})")
+    with allure.step(f"what ServiceAccount {ns}/{sa} may do: access reviews, and a pod running as it"):
+        other_secrets = [c["metadata"]["name"] for c in platform.children(b.swarm_name) if c["kind"] == "Secret"]
+        attributes = privilege.checks(profile, ns, b.swarm_name, other_secrets[0] if other_secrets else None)
+        allowed = privilege.allowed(kube, ns, sa, attributes)
+        paths = [p for p in map(privilege.api_path, attributes) if p]
+        image = platform.app_image
+        assert image, "no harness image for the pod that runs as the runtime's ServiceAccount"
+        tried = privilege.try_as(
+            kube, ns, sa, paths, image=image, labels=run_labels(run_id), budget=profile.budgets.verify
+        )
+        assert tried.get("token") is True, f"the pod running as {ns}/{sa} got no token, it proves nothing: {tried}"
+        read = [r["path"] for r in tried["results"] if isinstance(r["status"], int) and 200 <= r["status"] < 300]
+        allure.attach(
+            json.dumps({"access reviews allow": allowed, "pod running as the ServiceAccount": tried}, indent=2),
+            name="what the runtime's ServiceAccount may do",
+            attachment_type=allure.attachment_type.JSON,
+        )
+    with allure.step("no token in the runtime pod, or the ServiceAccount may do none of it"):
+        tokens = privilege.mounted_token(kube, pod)
+        allure.attach("\n".join(tokens) or "none", name="token volumes of the runtime pod")
+        if tokens:
+            problems += [f"ServiceAccount {ns}/{sa} (token mounted: {tokens[0]}) may {what}" for what in allowed]
+            problems += [f"running as {ns}/{sa} (token mounted in the runtime pod), GET {p} succeeded" for p in read]
 
     with allure.step("no credential is kept in a ConfigMap"):
         secrets_in_use = _secret_values(platform, a) | _secret_values(platform, b) | _platform_keys(platform)
@@ -640,41 +642,6 @@ def test_runtime_has_least_privilege(platform: Platform, kube: Kube, verified_pa
                     if any(s and s in str(value) for s in secrets_in_use):
                         problems.append(f"ConfigMap {cm['metadata']['name']} key {key} holds a credential")
     assert not problems, "\n".join(problems)
-
-
-def _exec_ok(kube: Kube, pod: str, namespace: str, command: list[str]) -> str:
-    """The stripped stdout of a command that must succeed in the pod (a failed exec proves nothing)."""
-    result = kube.exec(pod, namespace, command)
-    assert result.returncode == 0, f"exec in {namespace}/{pod} failed ({result.returncode}): {result.stderr[-500:]}"
-    return result.stdout.strip()
-
-
-def _allowed_reads(kube: Kube, ns: str, sa: str, profile: Profile, other: Workspace) -> list[str]:
-    checks = [
-        {"verb": "get", "group": profile.crd.group, "resource": profile.crd.plural, "name": other.swarm_name},
-        {"verb": "list", "group": profile.crd.group, "resource": profile.crd.plural},
-        {"verb": "list", "group": "", "resource": "secrets", "namespace": ns},
-        {"verb": "list", "group": "", "resource": "configmaps", "namespace": ns},
-        {"verb": "list", "group": "", "resource": "pods", "namespace": ns},
-        {"verb": "list", "group": "", "resource": "services", "namespace": ns},
-        {"verb": "list", "group": "", "resource": "persistentvolumeclaims", "namespace": ns},
-        {"verb": "list", "group": "apps", "resource": "statefulsets", "namespace": ns},
-    ]
-    allowed = []
-    for attrs in checks:
-        review = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "metadata": {},
-            "spec": {
-                "user": f"system:serviceaccount:{ns}:{sa}",
-                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"],
-                "resourceAttributes": attrs,
-            },
-        }
-        if dig(kube.create(review), "status.allowed"):
-            allowed.append(" ".join(str(v) for v in attrs.values()))
-    return allowed
 
 
 def _secret_values(platform: Platform, ws: Workspace) -> set[str]:

@@ -2,11 +2,15 @@
 the request travels privately to the runtime, the reply comes back provably from the right swarm; nothing
 flows before verification; history stays on the swarm's volume.
 
-What the runtime received is read from its own request log, through the API server's service proxy.
+What the runtime received is read from its own request log, through the API server's service proxy. Where the
+profile's runtimes answer through the harness's model-provider stub (``runtime.model_provider: stub``), where a
+reply came from is proved by the stub's records (:mod:`swarmconf.fixtures.model_stub`): the reply carries the
+answer the stub gave one call, made from a runtime pod of the workspace's UserSwarm.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -14,13 +18,14 @@ from typing import Any
 import allure
 import pytest
 
-from swarmconf.fixtures import enforcement, faults
+from swarmconf.fixtures import enforcement, faults, model_stub
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform
 from swarmconf.fixtures.profiles import dig
 from swarmconf.fixtures.tenants import Tenant, Workspace
 from swarmconf.kube import Kube, KubeError
+from swarmconf.reports.outcomes import not_enforceable
 from swarmconf.waits import consistently, wait_for
 
 TenantFactory = Callable[..., Tenant]
@@ -63,10 +68,16 @@ def test_workspace_resolves_to_its_own_swarm_only(
         platform.wait_verified(ws.id)
     conv = alice.new_conversation(second.id)
     marks = {ws.swarm_name: platform.traffic_mark(ws.swarm_name) for ws in (first, second, other)}
+    stub = model_stub.uses_stub(platform.profile)
+    before = model_stub.mark(platform) if stub else None
+    text = _text()
 
     with allure.step("send to the user's second workspace"):
-        resp = alice.send_message(second.id, conv, _text())
+        resp = alice.send_message(second.id, conv, text)
         assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
+    if before is not None:
+        with allure.step("the reply is the model's answer to a call from that workspace's runtime pod"):
+            _assert_origin(platform, before, resp.json(), text, second)
     with allure.step("exactly that workspace's runtime received it"):
         got = platform.traffic_since(second.swarm_name, marks[second.swarm_name])
         assert len(got) == 1, f"{second.swarm_name} received {got}"
@@ -80,6 +91,21 @@ def test_workspace_resolves_to_its_own_swarm_only(
     with allure.step("no other runtime received anything, observed over a period"):
         for ws in (first, other):
             platform.assert_no_traffic_since(ws.swarm_name, marks[ws.swarm_name])
+    if before is not None:
+        with allure.step("after that period, still no other caller asked the model about the message"):
+            _assert_origin(platform, before, resp.json(), text, second)
+
+
+def _assert_origin(platform: Platform, before: model_stub.ModelCalls, reply: Any, text: str, ws: Workspace) -> None:
+    """The reply carries the stub's answer to one call from ``ws``'s runtime pods, and nobody else asked."""
+    reply_text = str(dig(reply, platform.profile.api.reply_text) or "")
+    origin = model_stub.reply_origin(platform, before, reply=reply_text, message=text, swarm_name=ws.swarm_name)
+    allure.attach(
+        json.dumps({"call": origin.call, "problems": origin.problems}, indent=2, default=str),
+        name="model-provider stub: the reply's origin",
+        attachment_type=allure.attachment_type.JSON,
+    )
+    assert not origin.problems, "the reply is not provably from the workspace's runtime:\n" + "\n".join(origin.problems)
 
 
 def _endpoints(kube: Kube, namespace: str, service: str) -> list[str]:
@@ -231,7 +257,9 @@ def test_reply_comes_back_from_the_right_swarm(
     platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
 ) -> None:
     """MSG-4: the app receives the runtime's reply for that conversation, and the reply is provably from the
-    right swarm (signed with that workspace's identity)."""
+    right swarm: it carries the model-provider stub's answer to a call from that swarm's runtime pod (profiles
+    with ``runtime.model_provider: stub``), and, where the profile declares a verifier, it is signed with that
+    workspace's identity. With neither, its origin is not judged: not enforceable, never a pass."""
     alice = tenant_factory()
     # The decoy is the same user's *older* workspace: a platform that routes by user rather than by workspace
     # (or to the user's first swarm) then answers from the decoy, and the signature check below catches it.
@@ -244,6 +272,8 @@ def test_reply_comes_back_from_the_right_swarm(
     decoy_conv = alice.new_conversation(ws.id)
     conv = alice.new_conversation(ws.id)
     text = _text()
+    stub = model_stub.uses_stub(platform.profile)
+    before = model_stub.mark(platform) if stub else None
     with allure.step("send a message and receive the reply"):
         resp = alice.send_message(ws.id, conv, text)
         assert resp.status_code == 200, f"HTTP {resp.status_code}: {resp.text}"
@@ -255,13 +285,22 @@ def test_reply_comes_back_from_the_right_swarm(
         assert conv in resp.text, "the reply does not name its conversation"
         assert decoy_conv not in resp.text, f"the reply names another conversation of the workspace: {resp.text}"
         assert dig(reply, api.reply_text)
-    with allure.step("the reply's signature is this workspace's, and not another's"):
-        verdict = platform.verify_reply(reply, ws.id)
-        if verdict is None:
-            pytest.fail(f"profile {platform.profile.name} gives no way to verify a reply's origin", pytrace=False)
-        assert verdict, "the reply's signature does not match the workspace's identity"
-        forged = {**reply, api.reply_workspace: decoy.id}
-        assert platform.verify_reply(forged, decoy.id) is False, "the verifier accepts a reply relabelled as another"
+    verdict = platform.verify_reply(reply, ws.id)
+    if verdict is not None:
+        with allure.step("the reply's signature is this workspace's, and not another's (the profile's verifier)"):
+            assert verdict, "the reply's signature does not match the workspace's identity"
+            forged = {**reply, api.reply_workspace: decoy.id}
+            assert platform.verify_reply(forged, decoy.id) is False, "the verifier accepts a reply relabelled"
+    # After the signature: a reply signed by the right swarm can still carry an answer that swarm never asked
+    # for (the defect msg4-shared-model-gateway); only the stub's records tell.
+    if before is not None:
+        with allure.step("the reply is the model's answer to a call from this workspace's runtime pod only"):
+            _assert_origin(platform, before, reply, text, ws)
+    if before is None and verdict is None:
+        not_enforceable(
+            f"profile {platform.profile.name} declares neither the model-provider stub (runtime.model_provider) "
+            "nor a reply verifier (runtime.reply_verifier): where a reply came from cannot be judged"
+        )
 
 
 @proves("MSG-5")

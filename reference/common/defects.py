@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 __all__ = [
     "CLAUSES",
     "CONFIGMAP_NAME",
+    "MODEL_GATEWAY_PATH",
     "ConfigMapSwitches",
     "Defect",
     "DefectSwitchTimeout",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 CONFIGMAP_NAME = "reference-defects"
+#: Where the orchestrator serves the shared model gateway of ``msg4-shared-model-gateway`` (its Service, port 8080).
+MODEL_GATEWAY_PATH = "/model/v1"
 DEFECT_KEY = "defect"
 FAULT_KEY = "fault"
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class Defect(enum.StrEnum):
     ISO5_SKIP_SIGNATURE_CHECK = "iso5-skip-signature-check"
     ISO7_AUTOMOUNT_TOKEN = "iso7-automount-token"
     MSG2_ROUTE_BY_USER = "msg2-route-by-user"
+    MSG4_SHARED_MODEL_GATEWAY = "msg4-shared-model-gateway"
     MSG5_VERIFIED_TOO_EARLY = "msg5-verified-too-early"
     MSG6_HISTORY_ON_EMPTYDIR = "msg6-history-on-emptydir"
     DEL2_KEEP_USERSWARM = "del2-keep-userswarm"

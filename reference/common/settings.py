@@ -39,6 +39,9 @@ class OrchestratorSettings(_Settings):
     runtime_port: int = Field(default=RUNTIME_PORT, description="Runtime port when status.servicePort is absent.")
     max_body_bytes: int = Field(default=65536, description="Request bodies above this size get 413.")
     runtime_timeout_seconds: float = Field(default=10.0, description="Timeout for one proxied runtime request.")
+    model_provider_url: str = Field(
+        default="", description="The model provider's base URL (…/v1); used only by a defect's model gateway."
+    )
     port: int = Field(default=8080, description="HTTP listen port.")
 
     @model_validator(mode="after")
@@ -63,6 +66,9 @@ class WebhookSettings(_Settings):
     verified_resync_seconds: float = Field(default=30.0, description="Re-check period once verified.")
     pending_resync_seconds: float = Field(default=2.0, description="Re-check period until verified.")
     stale_deletion_seconds: float = Field(default=10.0, description="Age after which a deletion counts as stale.")
+    model_provider_url: str = Field(
+        default="", description="OpenAI-style base URL (…/v1) given to every runtime; empty: runtimes echo."
+    )
     port: int = Field(default=8080, description="HTTP listen port.")
 
 
@@ -86,6 +92,11 @@ class RuntimeSettings(_Settings):
     data_dir: str = Field(default="/data", description="Where conversation history lives (the swarm's PVC).")
     port: int = Field(default=RUNTIME_PORT, description="HTTP listen port.")
     request_log_size: int = Field(default=5000, description="How many requests GET /debug/requests keeps.")
+    model_provider_url: str = Field(
+        default="",
+        description="OpenAI-style base URL (…/v1): when set, a reply's text is the model's answer to the message.",
+    )
+    model_timeout_seconds: float = Field(default=8.0, description="Timeout of one model call.")
 
 
 def from_environ(cls: type[_S], environ: Mapping[str, str]) -> _S:

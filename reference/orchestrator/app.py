@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+import httpx
 from anyio import to_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
@@ -33,6 +34,7 @@ from swarmconf.reference.orchestrator.errors import (
     Unavailable,
     Unprocessable,
 )
+from swarmconf.reference.orchestrator.model_gateway import GATEWAY_PATH, ModelGateway
 from swarmconf.reference.orchestrator.runtime_client import RuntimeClient, Target
 from swarmconf.reference.orchestrator.store import Conversation, Store, Workspace
 from swarmconf.reference.orchestrator.swarms import SwarmApi, SwarmApiError, userswarm_manifest
@@ -134,9 +136,15 @@ class Orchestrator:
         swarms: SwarmApi,
         runtime: RuntimeClient,
         switches: SwitchReader,
+        model_gateway: ModelGateway | None = None,
     ) -> None:
         self._settings, self._store, self._swarms = settings, store, swarms
         self._runtime, self._switches = runtime, switches
+        self._gateway = model_gateway or ModelGateway(settings.model_provider_url, httpx.AsyncClient(trust_env=False))
+
+    async def model_completions(self, request: Request) -> JSONResponse:
+        """The defect msg4-shared-model-gateway's shared, caching model gateway (404 unless it is on)."""
+        return await self._gateway.completions(request, await self.switches())
 
     @property
     def switch_reader(self) -> SwitchReader:
@@ -385,6 +393,7 @@ def create_app(
         Route(conv + "/{conversation_id}/messages", o.get_messages, methods=["GET"]),
         Route("/internal/workspaces/{workspace_id}", o.workspace_exists, methods=["GET"]),
         Route("/internal/audit", o.audit, methods=["GET"]),
+        Route(f"{GATEWAY_PATH}/chat/completions", o.model_completions, methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error})
     app.router.redirect_slashes = False  # "/v1/workspaces/" is the uniform 404, not a redirect

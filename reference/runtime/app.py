@@ -1,6 +1,8 @@
 """The runtime's HTTP API (port 42617, reachable only inside the cluster).
 
 ``POST /v1/conversations/{id}/messages`` {"text"} → signed reply; ``GET`` the same path → history;
+with ``MODEL_PROVIDER_URL`` set the reply's text is a model's answer (OpenAI-style chat completions; an
+unanswered model call is HTTP 502), else an echo;
 ``POST /v1/identity/challenge`` {"nonce"} → {"workspaceId", "nonce", "signature"}; ``GET /healthz``;
 ``GET /debug/requests?since=N`` → the request log.
 """
@@ -11,6 +13,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,6 +34,30 @@ MAX_TEXT = 4000
 def reply_text(text: str, seq: int) -> str:
     """The deterministic answer to message number ``seq`` of a conversation."""
     return f"echo #{seq}: {text}"
+
+
+class ModelUnavailable(RuntimeError):
+    """The model provider did not answer with a completion."""
+
+
+async def ask_model(client: httpx.AsyncClient, base_url: str, workspace_id: str, text: str) -> str:
+    """The model's answer to the user's ``text`` (``choices[0].message.content`` of a chat completion)."""
+    body = {
+        "model": "swarm-runtime",
+        "messages": [
+            {"role": "system", "content": f"You are the assistant of workspace {workspace_id}."},
+            {"role": "user", "content": text},
+        ],
+    }
+    try:
+        resp = await client.post(f"{base_url.rstrip('/')}/chat/completions", json=body)
+        resp.raise_for_status()
+        content = resp.json()["choices"][0]["message"]["content"]
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ModelUnavailable(f"model call failed: {exc!r}") from exc
+    if not isinstance(content, str) or not content:
+        raise ModelUnavailable(f"model answered no text: {content!r}")
+    return content
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -58,17 +85,23 @@ async def _json(request: Request) -> dict[str, Any] | None:
 class Runtime:
     """Handlers for one workspace's runtime."""
 
-    def __init__(self, settings: RuntimeSettings, history: History) -> None:
+    def __init__(
+        self, settings: RuntimeSettings, history: History, model_transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._settings, self._history = settings, history
         self._key = bytes.fromhex(settings.identity_key.get_secret_value())
+        # trust_env off: the model is asked directly at the configured address, never through a proxy.
+        self._model = httpx.AsyncClient(
+            timeout=settings.model_timeout_seconds, trust_env=False, transport=model_transport
+        )
 
-    def _reply(self, conversation_id: str, text: str, seq: int) -> dict[str, Any]:
+    def _reply(self, conversation_id: str, text: str, seq: int, answer: str | None) -> dict[str, Any]:
         reply: dict[str, Any] = {
             "workspaceId": self._settings.workspace_id,
             "conversationId": conversation_id,
             "seq": seq,
             "text": text,
-            "reply": reply_text(text, seq),
+            "reply": answer if answer is not None else reply_text(text, seq),
         }
         reply["signature"] = sign_reply(self._key, reply)
         return {**reply, "swarm": self._settings.swarm_name, "signedFields": list(REPLY_FIELDS)}
@@ -80,8 +113,16 @@ class Runtime:
         text = body.get("text") if body else None
         if not isinstance(text, str) or not 0 < len(text) <= MAX_TEXT:
             return _error(400, 'body must be {"text": <1-4000 characters>}')
+        answer = None
+        if self._settings.model_provider_url:
+            try:
+                answer = await ask_model(
+                    self._model, self._settings.model_provider_url, self._settings.workspace_id, text
+                )
+            except ModelUnavailable as exc:
+                return JSONResponse({"error": "model_unavailable", "detail": str(exc)}, status_code=502)
         reply = await to_thread.run_sync(
-            self._history.append, conversation_id, text, lambda seq: self._reply(conversation_id, text, seq)
+            self._history.append, conversation_id, text, lambda seq: self._reply(conversation_id, text, seq, answer)
         )
         return JSONResponse(reply)
 
@@ -111,9 +152,14 @@ class Runtime:
         )
 
 
-def create_app(settings: RuntimeSettings, *, requests: RequestLog | None = None) -> RequestLogMiddleware:
-    """The runtime app, wrapped in its request log."""
-    runtime = Runtime(settings, History(settings.data_dir))
+def create_app(
+    settings: RuntimeSettings,
+    *,
+    requests: RequestLog | None = None,
+    model_transport: httpx.AsyncBaseTransport | None = None,
+) -> RequestLogMiddleware:
+    """The runtime app, wrapped in its request log (``model_transport``: how the model is reached, for tests)."""
+    runtime = Runtime(settings, History(settings.data_dir), model_transport)
     requests = requests or RequestLog(settings.request_log_size)
 
     async def debug_requests(request: Request) -> JSONResponse:

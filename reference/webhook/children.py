@@ -28,6 +28,8 @@ class Shape:
 
     runtime_image: str
     identity_root_key: bytes
+    model_provider_url: str = ""
+    """Where runtimes ask the model (empty: they echo)."""
     image_pull_policy: str = "Never"
     with_user_label: bool = True
     service_type: str = "ClusterIP"
@@ -106,11 +108,16 @@ def _headless(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, s
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(n.headless_service, ns, labels), "spec": svc_spec}
 
 
-def _env(n: ChildNames) -> list[dict[str, object]]:
+def _env(n: ChildNames, shape: Shape) -> list[dict[str, object]]:
     def from_cm(key: str) -> dict[str, object]:
         return {"configMapKeyRef": {"name": n.configmap, "key": key}}
 
+    # Only when set: a runtime StatefulSet of an install without a model provider stays as it always was.
+    model: list[dict[str, object]] = (
+        [{"name": "MODEL_PROVIDER_URL", "value": shape.model_provider_url}] if shape.model_provider_url else []
+    )
     return [
+        *model,
         {"name": "WORKSPACE_ID", "valueFrom": from_cm("workspace-id")},
         {"name": "SWARM_NAME", "valueFrom": from_cm("swarm-name")},
         {"name": "RUNTIME_MODE", "valueFrom": from_cm("runtime-mode")},
@@ -128,7 +135,7 @@ def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object
         "image": spec.runtime.image or shape.runtime_image,
         "imagePullPolicy": shape.image_pull_policy,
         "command": ["python3", "-m", "swarmconf.reference.runtime"],
-        "env": [*_env(n), {"name": "PORT", "value": str(spec.runtime.port)}],
+        "env": [*_env(n, shape), {"name": "PORT", "value": str(spec.runtime.port)}],
         "ports": [{"name": "http", "containerPort": spec.runtime.port, "protocol": "TCP"}],
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 6},

@@ -12,7 +12,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from swarmconf.reference.common.defects import Defect, Fault, Switches, SwitchReader
+from swarmconf.reference.common.defects import MODEL_GATEWAY_PATH, Defect, Fault, Switches, SwitchReader
 from swarmconf.reference.common.names import child_names, overreach_binding, overreach_role
 from swarmconf.reference.common.settings import WebhookSettings
 from swarmconf.reference.webhook.children import Shape, desired_children
@@ -61,6 +61,7 @@ class Hooks:
         self._base_shape = Shape(
             runtime_image=settings.runtime_image,
             identity_root_key=settings.identity_root_key.get_secret_value().encode(),
+            model_provider_url=settings.model_provider_url,
         )
 
     async def current_switches(self) -> Switches:
@@ -100,6 +101,11 @@ class Hooks:
             automount_token=switches.has(Defect.ISO7_AUTOMOUNT_TOKEN),
             history_on_pvc=not switches.has(Defect.MSG6_HISTORY_ON_EMPTYDIR),
             sidecar_host_port=switches.has(Defect.ISO1_SIDECAR_HOST_PORT),
+            model_provider_url=(
+                f"http://orchestrator.{self._settings.platform_namespace}.svc:8080{MODEL_GATEWAY_PATH}"
+                if switches.has(Defect.MSG4_SHARED_MODEL_GATEWAY) and self._base_shape.model_provider_url
+                else self._base_shape.model_provider_url
+            ),
         )
 
     def _invalid(self, message: str, observed: list[Child], previous: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,17 +28,22 @@ import uuid
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from kubernetes.client.exceptions import ApiException
-from reference_fakes import SERVICE_TOKEN, TOKEN_KEY, OrchestratorHarness
+from reference_fakes import SERVICE_TOKEN, TOKEN_KEY, ASGIClient, FakeSwarms, OrchestratorHarness, Switchboard
 from reference_webhook_fakes import WORKSPACE, FakeCluster, FakeVerifier, as_observed, keys, parent, request
 
 from swarmconf.reference.common import defects
 from swarmconf.reference.common import labels as L
-from swarmconf.reference.common.defects import CLAUSES, ConfigMapSwitches, Defect, Switches
+from swarmconf.reference.common.defects import CLAUSES, MODEL_GATEWAY_PATH, ConfigMapSwitches, Defect, Switches
 from swarmconf.reference.common.names import child_names, overreach_binding
-from swarmconf.reference.common.settings import WebhookSettings
+from swarmconf.reference.common.settings import OrchestratorSettings, WebhookSettings
 from swarmconf.reference.common.tokens import mint_token
+from swarmconf.reference.orchestrator.app import Orchestrator, create_app
+from swarmconf.reference.orchestrator.model_gateway import ModelGateway
+from swarmconf.reference.orchestrator.runtime_client import RuntimeClient
+from swarmconf.reference.orchestrator.store import Store
 from swarmconf.reference.webhook import kube as webhook_kube
 from swarmconf.reference.webhook.hooks import Hooks
 from swarmconf.reference.webhook.kube import KubeActionError
@@ -460,3 +465,47 @@ def test_rpr1_tombstones_count_as_live(orchestrator: OrchestratorHarness) -> Non
 def test_health_reports_the_active_defect(orchestrator: OrchestratorHarness) -> None:
     orchestrator.switches.set(Defect.MSG2_ROUTE_BY_USER)
     assert orchestrator.client.get("/v1/health").json()["defect"] == "msg2-route-by-user"
+
+
+def test_msg4_shared_model_gateway_forwards_and_caches_across_workspaces(tmp_path: Any, switches: Switchboard) -> None:
+    asked: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        answer = f"answer-{len(asked)}"
+        return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": answer}}]})
+
+    settings = OrchestratorSettings.model_validate(
+        {"token_key": TOKEN_KEY.decode(), "service_token": SERVICE_TOKEN, "database_path": str(tmp_path / "o.db")}
+    )
+    gateway = ModelGateway("http://model/v1", httpx.AsyncClient(transport=httpx.MockTransport(provider)))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    orchestrator = Orchestrator(
+        settings=settings,
+        store=Store(settings.database_path),
+        swarms=FakeSwarms(),
+        runtime=RuntimeClient(http, timeout=5),
+        switches=switches,
+        model_gateway=gateway,
+    )
+    client = ASGIClient(create_app(orchestrator, settings=settings))
+    path = f"{MODEL_GATEWAY_PATH}/chat/completions"
+    body = {"messages": [{"role": "system", "content": "ws a"}, {"role": "user", "content": "hi"}]}
+    assert client.post(path, json=body).status_code == 404  # off: no gateway
+    switches.set(Defect.MSG4_SHARED_MODEL_GATEWAY)
+    first = client.post(path, json=body).json()
+    other_workspace = {"messages": [{"role": "system", "content": "ws b"}, {"role": "user", "content": "hi"}]}
+    second = client.post(path, json=other_workspace).json()
+    assert first == second and asked == ["http://model/v1/chat/completions"]
+
+
+def test_msg4_shared_model_gateway_points_new_runtimes_at_the_orchestrator(webhook_settings: WebhookSettings) -> None:
+    with_model = webhook_settings.model_copy(update={"model_provider_url": "http://model/v1"})
+    board = Switchboard()
+    hooks = Hooks(settings=with_model, switches=board, verifier=FakeVerifier(), cluster=FakeCluster())
+    assert hooks.shape(board.current()).model_provider_url == "http://model/v1"
+    board.set(Defect.MSG4_SHARED_MODEL_GATEWAY)
+    gateway = f"http://orchestrator.{with_model.platform_namespace}.svc:8080{MODEL_GATEWAY_PATH}"
+    assert hooks.shape(board.current()).model_provider_url == gateway
+    plain = Hooks(settings=webhook_settings, switches=board, verifier=FakeVerifier(), cluster=FakeCluster())
+    assert plain.shape(board.current()).model_provider_url == ""  # no model provider: nothing to redirect

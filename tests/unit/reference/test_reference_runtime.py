@@ -10,6 +10,7 @@ Coverage matrix:
 | challenge  | normal mode verifies; wrong-identity mode fails verification; bad bodies 400            |
 | bad input  | non-UUID conversation 404; bad JSON / empty text 400                                     |
 | request log| every request with method, path, remote address; ``since`` filters; the log itself unlogged |
+| model      | with a provider URL the reply is the model's answer (signed); a failing model is 502, no history |
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import httpx
 from reference_fakes import ASGIClient
 
+from swarmconf.fixtures.model_provider import ANSWER_PREFIX, CallLog
+from swarmconf.fixtures.model_provider import create_app as create_stub
 from swarmconf.reference.common.identity import derive_workspace_key, verify_challenge, verify_reply
 from swarmconf.reference.common.settings import RuntimeSettings
 from swarmconf.reference.runtime.app import create_app
@@ -79,3 +83,39 @@ def test_request_log_records_callers(tmp_path: Path) -> None:
     ]
     assert log[1]["remote"] == "127.0.0.1" and log[1]["headers"]["x-swarm-user"] == "bob"
     assert client.get("/debug/requests", params={"since": log[0]["seq"]}).json()["requests"] == log[1:]
+
+
+def _model_runtime(data_dir: Path, transport: httpx.AsyncBaseTransport, url: str = "http://model/v1") -> ASGIClient:
+    settings = RuntimeSettings.model_validate(
+        {
+            "workspace_id": WS,
+            "swarm_name": f"ws-{WS}",
+            "data_dir": str(data_dir),
+            "identity_key": derive_workspace_key(ROOT, WS).hex(),
+            "model_provider_url": url,
+        }
+    )
+    return ASGIClient(create_app(settings, model_transport=transport))
+
+
+def test_with_a_model_provider_the_reply_is_the_models_answer_signed(tmp_path: Path) -> None:
+    log = CallLog()
+    client, conv = _model_runtime(tmp_path, httpx.ASGITransport(app=create_stub(log))), str(uuid.uuid4())
+    reply = client.post(f"/v1/conversations/{conv}/messages", json={"text": "hello model"}).json()
+    [call] = log.since(0)
+    assert reply["reply"] == call["answer"] and call["answer"].startswith(ANSWER_PREFIX)
+    assert call["messages"][-1] == {"role": "user", "content": "hello model"}
+    assert verify_reply(ROOT, WS, reply)
+
+
+def test_a_model_that_does_not_answer_is_a_502_and_no_history(tmp_path: Path) -> None:
+    broken = httpx.MockTransport(lambda request: httpx.Response(500, json={"error": "down"}))
+    client, conv = _model_runtime(tmp_path, broken), str(uuid.uuid4())
+    resp = client.post(f"/v1/conversations/{conv}/messages", json={"text": "hello"})
+    assert resp.status_code == 502 and resp.json()["error"] == "model_unavailable"
+    assert client.get(f"/v1/conversations/{conv}/messages").json()["messages"] == []
+    garbled = httpx.MockTransport(lambda request: httpx.Response(200, json={"choices": []}))
+    assert (
+        _model_runtime(tmp_path, garbled).post(f"/v1/conversations/{conv}/messages", json={"text": "hello"}).status_code
+        == 502
+    )
