@@ -2,7 +2,8 @@
 the request travels privately to the runtime, the reply comes back provably from the right swarm; nothing
 flows before verification; history stays on the swarm's volume.
 
-What the runtime received is read from its own request log, through the API server's service proxy.
+What reached the runtime is what the harness's own traffic witness saw arrive at its pods
+(:mod:`swarmconf.fixtures.witness`), never the runtime's own account.
 """
 
 from __future__ import annotations
@@ -284,7 +285,8 @@ def test_nothing_flows_until_verified(
                 pytrace=False,
             )
         assert resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}: {resp.text}"
-        # Whatever runtime could have received the refused message runs now: its log is read later from its start.
+        # Whatever runtime could have received the refused message runs now: the witness is read later for
+        # everything that ever reached these pods' addresses (a pod replaced since would be watched at its new one).
         then = _incarnations(platform, ws.swarm_name)
     with allure.step("once verified, the runtime has received nothing of the refused message"):
         platform.wait_verified(ws.id)
