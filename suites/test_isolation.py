@@ -2,7 +2,8 @@
 workspace only, authentication first, and (strict) pod-level isolation and least privilege.
 
 Negative checks watch, over a period, what the harness's own traffic witness sees reach the runtime pods
-(``platform.assert_no_traffic_since``; :mod:`swarmconf.fixtures.witness`), never a single probe. Every name, namespace, route and label comes from the profile.
+(``platform.assert_no_traffic_since``; :mod:`swarmconf.fixtures.witness`), never a single probe. Every name,
+namespace, route and label comes from the profile.
 """
 
 from __future__ import annotations
