@@ -1,8 +1,9 @@
 """ISO — isolation: no public path, private Services, explicit ownership, routing by the authenticated
 workspace only, authentication first, and (strict) pod-level isolation and least privilege.
 
-Negative checks read the runtime's own request log over a period (``platform.assert_no_traffic_since``),
-never a single probe. Every name, namespace, route and label comes from the profile.
+Negative checks watch, over a period, what the harness's own traffic witness sees reach the runtime pods
+(``platform.assert_no_traffic_since``; :mod:`swarmconf.fixtures.witness`), never a single probe. Every name,
+namespace, route and label comes from the profile.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 the request travels privately to the runtime, the reply comes back provably from the right swarm; nothing
 flows before verification; history stays on the swarm's volume.
 
-What the runtime received is read from its own request log, through the API server's service proxy. Where the
-profile's runtimes answer through the harness's model-provider stub (``runtime.model_provider: stub``), where a
-reply came from is proved by the stub's records (:mod:`swarmconf.fixtures.model_stub`): the reply carries the
-answer the stub gave one call, made from a runtime pod of the workspace's UserSwarm.
+What reached the runtime is what the harness's own traffic witness saw arrive at its pods
+(:mod:`swarmconf.fixtures.witness`), never the runtime's own account.
+Where the profile's runtimes answer through the harness's model-provider stub (``runtime.model_provider: stub``),
+where a reply came from is proved by the stub's records (:mod:`swarmconf.fixtures.model_stub`): the reply carries
+the answer the stub gave one call, made from a runtime pod of the workspace's UserSwarm.
 """
 
 from __future__ import annotations
@@ -323,7 +324,8 @@ def test_nothing_flows_until_verified(
                 pytrace=False,
             )
         assert resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}: {resp.text}"
-        # Whatever runtime could have received the refused message runs now: its log is read later from its start.
+        # Whatever runtime could have received the refused message runs now: the witness is read later for
+        # everything that ever reached these pods' addresses (a pod replaced since would be watched at its new one).
         then = _incarnations(platform, ws.swarm_name)
     with allure.step("once verified, the runtime has received nothing of the refused message"):
         platform.wait_verified(ws.id)
