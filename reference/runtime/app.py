@@ -2,7 +2,8 @@
 
 ``POST /v1/conversations/{id}/messages`` {"text"} → signed reply; ``GET`` the same path → history;
 ``POST /v1/identity/challenge`` {"nonce"} → {"workspaceId", "nonce", "signature"}; ``GET /healthz``;
-``GET /debug/requests?since=N`` → the request log.
+``GET /debug/requests?since=N`` → the request log (absent, so 404, with ``debug_endpoints`` off; replies carry no
+``signature`` with ``sign_replies`` off).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Runtime:
             "text": text,
             "reply": reply_text(text, seq),
         }
+        if not self._settings.sign_replies:
+            return {**reply, "swarm": self._settings.swarm_name}
         reply["signature"] = sign_reply(self._key, reply)
         return {**reply, "swarm": self._settings.swarm_name, "signedFields": list(REPLY_FIELDS)}
 
@@ -130,7 +133,7 @@ def create_app(settings: RuntimeSettings, *, requests: RequestLog | None = None)
             Route(messages, runtime.get_messages, methods=["GET"]),
             Route("/v1/identity/challenge", runtime.challenge, methods=["POST"]),
             Route("/healthz", runtime.health, methods=["GET"]),
-            Route("/debug/requests", debug_requests, methods=["GET"]),
+            *([Route("/debug/requests", debug_requests, methods=["GET"])] if settings.debug_endpoints else []),
         ]
     )
     return RequestLogMiddleware(app, requests=requests)
