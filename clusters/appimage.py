@@ -118,17 +118,22 @@ def image_layout(source: str) -> dict[str, Path | str]:
 
 
 def _build_code(source: str, tag: str, key: str, base: str, log: Path) -> None:
-    ctx = cache_root() / "work" / "ctx" / source
+    # One context folder per key: harnesses of other worktrees share the cache, and a shared folder let one
+    # build empty or refill another's context while docker read it (an image then lacked whole packages).
+    ctx = cache_root() / "work" / "ctx" / f"{source}-{key}"
     shutil.rmtree(ctx, ignore_errors=True)
-    for inside, origin in image_layout(source).items():
-        dest = ctx / "app" / inside
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(origin, Path):
-            shutil.copyfile(origin, dest)
-        else:
-            dest.write_text(origin)
-    shutil.copyfile(RECIPES / "app" / "app.Dockerfile", ctx / "Dockerfile")
-    images.build(ctx, tag, key, log, build_args={"BASE": base})
+    try:
+        for inside, origin in image_layout(source).items():
+            dest = ctx / "app" / inside
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(origin, Path):
+                shutil.copyfile(origin, dest)
+            else:
+                dest.write_text(origin)
+        shutil.copyfile(RECIPES / "app" / "app.Dockerfile", ctx / "Dockerfile")
+        images.build(ctx, tag, key, log, build_args={"BASE": base})
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
 
 
 def build_image(source: str = "app") -> str:
