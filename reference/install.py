@@ -7,6 +7,10 @@ token and every swarm's identity). ``read_platform_keys`` reads it back for the 
 :func:`swarmconf.reference.common.tokens.mint_token` and check reply signatures with
 :mod:`swarmconf.reference.common.identity`).
 
+Switches (``"true"``/``"false"``, defaults keep the reference as it always was): ``HASHED_NAMES`` (UserSwarms
+and children named by a hash of the workspace ID), ``RUNTIME_DEBUG_ENDPOINTS`` (runtimes serve
+``/debug/requests``), ``RUNTIME_REPLY_SIGNATURES`` (runtimes sign replies).
+
 A second install works by changing only the variables: namespaced objects follow ``PLATFORM_NAMESPACE`` /
 ``RUNTIME_NAMESPACE``, cluster-scoped ones are prefixed with ``PLATFORM_NAMESPACE`` (the CRD is shared).
 ``AUTH_MODE=jwt`` (with ``JWT_JWKS_URL``, ``JWT_ISSUER``, ``JWT_AUDIENCE``) makes the orchestrator accept JWTs of
@@ -51,8 +55,13 @@ DEFAULTS: dict[str, str] = {
     "JWT_ISSUER": "",
     "JWT_AUDIENCE": "",
     "MODEL_PROVIDER_URL": "",
+    "HASHED_NAMES": "false",
+    "RUNTIME_DEBUG_ENDPOINTS": "true",
+    "RUNTIME_REPLY_SIGNATURES": "true",
 }
 REQUIRED = ("IMAGE",)
+#: Switches (``"true"``/``"false"``); the defaults are the reference as it always was.
+SWITCHES = ("HASHED_NAMES", "RUNTIME_DEBUG_ENDPOINTS", "RUNTIME_REPLY_SIGNATURES")
 
 
 def resolve_variables(variables: Mapping[str, str]) -> dict[str, str]:
@@ -66,6 +75,9 @@ def resolve_variables(variables: Mapping[str, str]) -> dict[str, str]:
         raise ValueError(f"AUTH_MODE must be hmac or jwt, not {resolved['AUTH_MODE']!r}")
     if missing:
         raise ValueError(f"missing manifest variables: {', '.join(missing)}")
+    bad = [f"{name}={resolved[name]!r}" for name in SWITCHES if resolved[name] not in ("true", "false")]
+    if bad:  # a typo must not silently leave a switch at its default
+        raise ValueError(f"switches take 'true' or 'false': {', '.join(bad)}")
     return resolved
 
 

@@ -4,6 +4,11 @@ Every name is a pure function of the workspace ID: the same workspace always map
 that would be too long (or that needed characters replaced) is cut and given a short hash of the original, so
 two different workspaces can never collide. Clients must still read ``status.serviceName`` rather than rebuild
 names: other platforms may name things differently.
+
+Two styles (the install's ``NAME_STYLE``): ``workspace`` (the default) puts the workspace ID in the names
+(``ws-<id>``, ``swarm-<id>-data``); ``hashed`` puts only a hash of it (``us-<hash>``, ``rt-<hash>-data``), as a
+platform that keeps tenant IDs out of object names would, and as the contract allows: a harness that found
+swarms or children by a name containing the workspace ID fails against it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "NAME_STYLES",
     "ChildNames",
     "child_names",
     "label_value",
@@ -27,6 +33,9 @@ DNS_LABEL_MAX = 63
 # which must fit in a 63-character label value: keep the StatefulSet name to 52 characters.
 STATEFULSET_MAX = 52
 HASH_LEN = 8
+#: Hex digits of the workspace hash in ``hashed`` names (80 bits: no two workspaces share one in practice).
+NAME_HASH_LEN = 20
+NAME_STYLES = ("workspace", "hashed")
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _LABEL_INVALID = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -60,8 +69,14 @@ def _derive(prefix: str, workspace_id: str, suffix: str, limit: int) -> str:
     return f"{prefix}{part[:room].rstrip('-')}-{_digest(workspace_id)}{suffix}"
 
 
-def userswarm_name(workspace_id: str) -> str:
-    """The cluster-scoped UserSwarm's name for a workspace (``ws-<id>``)."""
+def _hashed(workspace_id: str) -> str:
+    return hashlib.sha256(workspace_id.encode()).hexdigest()[:NAME_HASH_LEN]
+
+
+def userswarm_name(workspace_id: str, *, hashed: bool = False) -> str:
+    """The cluster-scoped UserSwarm's name for a workspace (``ws-<id>``; hashed: ``us-<hash>``)."""
+    if hashed:
+        return f"us-{_hashed(workspace_id)}"
     return _derive("ws-", workspace_id, "", DNS_LABEL_MAX)
 
 
@@ -86,8 +101,21 @@ class ChildNames:
     secret: str
 
 
-def child_names(workspace_id: str) -> ChildNames:
-    """Derive every child name for ``workspace_id``; each fits the Kubernetes limit for its kind."""
+def child_names(workspace_id: str, *, hashed: bool = False) -> ChildNames:
+    """Derive every child name for ``workspace_id``; each fits the Kubernetes limit for its kind.
+
+    ``hashed``: ``rt-<hash>`` and its suffixes, with no part of the workspace ID in them."""
+    if hashed:
+        base = f"rt-{_hashed(workspace_id)}"
+        return ChildNames(
+            statefulset=base,
+            service=base,
+            headless_service=f"{base}-hl",
+            pvc=f"{base}-data",
+            configmap=f"{base}-config",
+            serviceaccount=base,
+            secret=f"{base}-identity",
+        )
     return ChildNames(
         statefulset=_derive("swarm-", workspace_id, "", STATEFULSET_MAX),
         service=_derive("swarm-", workspace_id, "", DNS_LABEL_MAX),

@@ -35,6 +35,7 @@ class OrchestratorSettings(_Settings):
     database_path: str = Field(default="/data/orchestrator.db", description="SQLite file (own PVC).")
     platform_namespace: str = Field(default="swarm-system", description="This install's namespace.")
     runtime_namespace: str = Field(default="userswarms", description="Written into each new UserSwarm's spec.")
+    hashed_names: bool = Field(default=False, description="Name UserSwarms by a hash of the workspace ID.")
     defects_configmap: str = Field(default="reference-defects", description="ConfigMap holding the active defect.")
     runtime_port: int = Field(default=RUNTIME_PORT, description="Runtime port when status.servicePort is absent.")
     max_body_bytes: int = Field(default=65536, description="Request bodies above this size get 413.")
@@ -61,6 +62,9 @@ class WebhookSettings(_Settings):
     runtime_namespace: str = Field(default="userswarms", description="Default and only allowed runtime namespace.")
     platform_namespace: str = Field(default="swarm-system", description="Where the defects ConfigMap lives.")
     defects_configmap: str = Field(default="reference-defects", description="ConfigMap holding the active defect.")
+    hashed_names: bool = Field(default=False, description="Name children by a hash of the workspace ID.")
+    runtime_debug_endpoints: bool = Field(default=True, description="Runtimes serve GET /debug/requests.")
+    runtime_reply_signatures: bool = Field(default=True, description="Runtimes sign their replies.")
     node_ip: str = Field(default="", description="This pod's node IP (downward API); used only by a defect.")
     verify_timeout_seconds: float = Field(default=2.0, description="Timeout of one identity challenge.")
     verified_resync_seconds: float = Field(default=30.0, description="Re-check period once verified.")
@@ -97,6 +101,8 @@ class RuntimeSettings(_Settings):
         description="OpenAI-style base URL (…/v1): when set, a reply's text is the model's answer to the message.",
     )
     model_timeout_seconds: float = Field(default=8.0, description="Timeout of one model call.")
+    debug_endpoints: bool = Field(default=True, description="Serve GET /debug/requests (off: 404, as if absent).")
+    sign_replies: bool = Field(default=True, description="Add a signature to each reply (off: no signature).")
 
 
 def from_environ(cls: type[_S], environ: Mapping[str, str]) -> _S:

@@ -199,7 +199,12 @@ class Orchestrator:
         body = await self._body(request, WorkspaceIn, optional=True)
         workspace_id = str(uuid.uuid4())
         ws = Workspace(
-            workspace_id, request.state.user, body.name, userswarm_name(workspace_id), body.runtime.mode, time.time()
+            workspace_id,
+            request.state.user,
+            body.name,
+            userswarm_name(workspace_id, hashed=self._settings.hashed_names),
+            body.runtime.mode,
+            time.time(),
         )
         manifest = userswarm_manifest(
             name=ws.swarm_name,

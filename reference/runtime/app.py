@@ -4,7 +4,8 @@
 with ``MODEL_PROVIDER_URL`` set the reply's text is a model's answer (OpenAI-style chat completions; an
 unanswered model call is HTTP 502), else an echo;
 ``POST /v1/identity/challenge`` {"nonce"} → {"workspaceId", "nonce", "signature"}; ``GET /healthz``;
-``GET /debug/requests?since=N`` → the request log.
+``GET /debug/requests?since=N`` → the request log (absent, so 404, with ``debug_endpoints`` off; replies carry no
+``signature`` with ``sign_replies`` off).
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class Runtime:
             "text": text,
             "reply": answer if answer is not None else reply_text(text, seq),
         }
+        if not self._settings.sign_replies:
+            return {**reply, "swarm": self._settings.swarm_name}
         reply["signature"] = sign_reply(self._key, reply)
         return {**reply, "swarm": self._settings.swarm_name, "signedFields": list(REPLY_FIELDS)}
 
@@ -176,7 +179,7 @@ def create_app(
             Route(messages, runtime.get_messages, methods=["GET"]),
             Route("/v1/identity/challenge", runtime.challenge, methods=["POST"]),
             Route("/healthz", runtime.health, methods=["GET"]),
-            Route("/debug/requests", debug_requests, methods=["GET"]),
+            *([Route("/debug/requests", debug_requests, methods=["GET"])] if settings.debug_endpoints else []),
         ]
     )
     return RequestLogMiddleware(app, requests=requests)

@@ -42,7 +42,7 @@ class History:
                 reply: dict[str, Any] = make_reply(seq)
                 db.execute(
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-                    (conversation_id, seq, text, reply["reply"], reply["signature"], time.time()),
+                    (conversation_id, seq, text, reply["reply"], reply.get("signature", ""), time.time()),
                 )
         finally:
             db.close()
@@ -57,4 +57,8 @@ class History:
             ).fetchall()
         finally:
             db.close()
-        return [{"seq": s, "text": t, "reply": r, "signature": sig, "ts": ts} for s, t, r, sig, ts in rows]
+        # an unsigned reply (signatures off) is stored with "" and read back without the field
+        return [
+            {"seq": s, "text": t, "reply": r, "ts": ts, **({"signature": sig} if sig else {})}
+            for s, t, r, sig, ts in rows
+        ]

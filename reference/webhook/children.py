@@ -38,6 +38,12 @@ class Shape:
     history_on_pvc: bool = True
     sidecar_host_port: bool = False
     extra_owner_references: tuple[dict[str, object], ...] = field(default=())
+    hashed_names: bool = False
+    """Children named by a hash of the workspace ID (see :mod:`swarmconf.reference.common.names`)."""
+    runtime_debug_endpoints: bool = True
+    """Runtimes serve their request log at /debug/requests."""
+    runtime_reply_signatures: bool = True
+    """Runtimes sign their replies."""
 
 
 def _meta(name: str, namespace: str, labels: dict[str, str]) -> dict[str, object]:
@@ -128,6 +134,12 @@ def _env(n: ChildNames, shape: Shape) -> list[dict[str, object]]:
     ]
 
 
+def _switches(shape: Shape) -> list[dict[str, object]]:
+    """The runtime's switches, set only when off (so a default install's pods are exactly as before)."""
+    off = {"DEBUG_ENDPOINTS": shape.runtime_debug_endpoints, "SIGN_REPLIES": shape.runtime_reply_signatures}
+    return [{"name": name, "value": "false"} for name, on in off.items() if not on]
+
+
 def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object]:
     probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 2}
     return {
@@ -135,7 +147,7 @@ def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object
         "image": spec.runtime.image or shape.runtime_image,
         "imagePullPolicy": shape.image_pull_policy,
         "command": ["python3", "-m", "swarmconf.reference.runtime"],
-        "env": [*_env(n, shape), {"name": "PORT", "value": str(spec.runtime.port)}],
+        "env": [*_env(n, shape), *_switches(shape), {"name": "PORT", "value": str(spec.runtime.port)}],
         "ports": [{"name": "http", "containerPort": spec.runtime.port, "protocol": "TCP"}],
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 6},
@@ -203,7 +215,7 @@ def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec
 
 def desired_children(*, swarm: str, spec: SwarmSpec, shape: Shape) -> list[Child]:
     """Every child of ``swarm``, in creation order (the order teardown reverses)."""
-    n, ns = child_names(spec.workspace_id), spec.runtime_namespace
+    n, ns = child_names(spec.workspace_id, hashed=shape.hashed_names), spec.runtime_namespace
     labels = L.child_labels(
         swarm=swarm, user_id=spec.user_id, workspace_id=spec.workspace_id, with_user=shape.with_user_label
     )

@@ -62,6 +62,9 @@ class Hooks:
             runtime_image=settings.runtime_image,
             identity_root_key=settings.identity_root_key.get_secret_value().encode(),
             model_provider_url=settings.model_provider_url,
+            hashed_names=settings.hashed_names,
+            runtime_debug_endpoints=settings.runtime_debug_endpoints,
+            runtime_reply_signatures=settings.runtime_reply_signatures,
         )
 
     async def current_switches(self) -> Switches:
@@ -199,7 +202,7 @@ class Hooks:
         previous: Mapping[str, Any],
         switches: Switches,
     ) -> Observation:
-        names = child_names(spec.workspace_id)
+        names = child_names(spec.workspace_id, hashed=self._settings.hashed_names)
         seen = {key_of(obj): obj for obj in observed}
         sts = seen.get(("StatefulSet", names.statefulset)) or {}
         replicas = int((sts.get("status") or {}).get("readyReplicas") or 0)
@@ -271,7 +274,7 @@ class Hooks:
         workspace_id = (parent.get("spec") or {}).get("workspaceId")
         if not isinstance(workspace_id, str) or not workspace_id:
             return 0 < len(observed) < 7
-        names = child_names(workspace_id)
+        names = child_names(workspace_id, hashed=self._settings.hashed_names)
         expected = {
             ("StatefulSet", names.statefulset),
             ("Service", names.service),

@@ -82,9 +82,9 @@ def prepared(
         with contextlib.ExitStack() as stack:
             stack.callback(kube.api_client.close)
             start = time.monotonic()
-            image = app_image(handle, kube) if any(p.install.images for p in profiles) else None
+            built = app_images(handle, kube, profiles)
             seconds["app_image"] = time.monotonic() - start
-            platforms = [_installed(stack, choice, kube, image, p, seconds, log) for p in profiles]
+            platforms = [_installed(stack, choice, kube, built, p, seconds, log) for p in profiles]
             yield Prepared(handle, kube, platforms, seconds)
     finally:
         release_cluster(handle)
@@ -94,7 +94,7 @@ def _installed(
     stack: contextlib.ExitStack,
     choice: ClusterChoice,
     kube: Kube,
-    image: str | None,
+    built: dict[str, str],
     profile: Profile,
     seconds: dict[str, float],
     log: Log,
@@ -102,7 +102,10 @@ def _installed(
     from swarmconf.fixtures.install import install_platform
 
     start = time.monotonic()
-    platform = install_platform(kube, profile, app_image=image, remove_on_failure=not choice.keep)
+    images = {source: tag for source, tag in built.items() if source != "app"}
+    platform = install_platform(
+        kube, profile, app_image=built.get("app"), images=images, remove_on_failure=not choice.keep
+    )
     seconds["install"] = seconds.get("install", 0.0) + time.monotonic() - start
     if not choice.keep:
         stack.callback(_uninstall, platform, log)
@@ -118,10 +121,10 @@ def _uninstall(platform: Platform, log: Log) -> None:
         log(f"could not remove {platform.profile.name}: {type(exc).__name__}: {exc}")
 
 
-def app_image(handle: Any, kube: Kube) -> str:
-    """The app image, built if needed and loaded into the kind cluster (any cluster whose nodes are kind's)."""
-    from swarmconf.clusters.appimage import build_app_image, ensure_app_image
-    from swarmconf.fixtures.session import kind_name
+def app_images(handle: Any, kube: Kube, profiles: Sequence[Profile]) -> dict[str, str]:
+    """The images the profiles need, by source, built if needed and loaded into the kind cluster (any cluster
+    whose nodes are kind's)."""
+    from swarmconf.fixtures.session import build_images, kind_name, needed_images
 
-    name = kind_name(handle, kube)
-    return ensure_app_image(name) if name else build_app_image()
+    sources = set().union(*(needed_images(p) for p in profiles))
+    return build_images(sources, kind_name(handle, kube)) if sources else {}
