@@ -16,8 +16,12 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swarmconf.cli import EXIT_INFRA, EXIT_OK, EXIT_USAGE, add_metacontroller_source
+
+if TYPE_CHECKING:
+    from swarmconf.fixtures.profiles import Profile
 
 PREFLIGHT = Path(__file__).resolve().parents[1] / "preflight" / "test_preflight.py"
 EXIT_PREFLIGHT_FAILED = 1
@@ -62,18 +66,22 @@ def check_command(args: argparse.Namespace) -> int:
     return _preflight(args, Path(str(profile.source)))
 
 
-def unjudged(profile: object) -> list[str]:
+def unjudged(profile: Profile) -> list[str]:
     """What the suites cannot judge on a platform described by this profile (optional parts left out)."""
     notes = []
-    if getattr(profile, "orchestrator_crash", None) is None:
+    runtime = profile.runtime
+    if profile.orchestrator_crash is None:
         notes.append("no `orchestrator_crash`: RPR-1 (the orchestrator forgot a workspace) will not be run")
-    runtime = getattr(profile, "runtime", None)
-    if runtime is not None and getattr(runtime, "failing_verify_mode", None) is None:
+    if runtime.failing_verify_mode is None:
+        notes.append("no `runtime.failing_verify_mode`: MSG-5's test on a Ready-but-unverified runtime will not be run")
+    if not runtime.model_provider and not runtime.reply_verifier:
         notes.append(
-            "no `runtime.failing_verify_mode`: MSG-5's verified-gating test on a Ready-but-unverified "
-            "runtime will not be run"
+            "neither `runtime.model_provider: stub` nor `runtime.reply_verifier`: where MSG-4's replies came "
+            "from is not enforceable"
         )
-    if getattr(profile, "defects", None) is None:
+    if profile.entry is None:
+        notes.append("no `entry`: the harness port-forwards to one orchestrator pod; your Service is not on the path")
+    if profile.defects is None:
         notes.append("no `defects`: `swarmconf selftest` (the defect matrix) cannot run on this platform")
     return notes
 

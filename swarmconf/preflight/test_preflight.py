@@ -55,7 +55,8 @@ def test_a_workspace_is_created_verified_messaged_and_deleted(
     workspace_factory: Callable[..., Workspace],
 ) -> None:
     """A workspace made through the API gets a verified UserSwarm the profile's fields can read, answers a
-    message, and is deleted with everything it had (the factory's teardown checks that)."""
+    message that the harness's traffic witness sees reach its runtime, and is deleted with everything it had
+    (the factory's teardown checks that)."""
     tenant = tenant_factory()
     ws = workspace_factory(tenant)
     swarm = platform.swarm(ws.id)
@@ -66,7 +67,13 @@ def test_a_workspace_is_created_verified_messaged_and_deleted(
     children = {c["kind"] for c in platform.children(swarm["metadata"]["name"])}
     assert children, "no children found by `children.swarm_label` or owner references"
     conversation = tenant.new_conversation(ws.id)
+    mark = platform.traffic_mark(ws.swarm_name)  # the witness proves itself here, or this step ends not enforceable
     reply = tenant.send_message(ws.id, conversation, "preflight")
     assert reply.status_code == 200, f"a message got HTTP {reply.status_code}: {reply.text[:300]}"
     text = dig(reply.json(), platform.profile.api.reply_text)
     assert text, f"the reply has no `api.reply_text` ({platform.profile.api.reply_text}): {reply.text[:300]}"
+    seen = platform.traffic_since(ws.swarm_name, mark)
+    assert seen, (
+        "the harness's traffic witness saw no request reach the runtime: check `children.runtime_port` and "
+        "`swarm.service_port`, and `runtime.internal_paths` (a message's path must not be listed there)"
+    )

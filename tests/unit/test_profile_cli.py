@@ -34,9 +34,12 @@ def test_steps_are_read_in_order_and_a_skip_is_never_a_pass(tmp_path: Path) -> N
 def test_the_bundled_profile_is_valid_and_says_what_it_leaves_out(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "check", "reference", "--static"]) == 0
     assert "a valid profile of platform 'reference'" in capsys.readouterr().out
-    lean = load_profile("reference").model_copy(update={"orchestrator_crash": None, "defects": None})
+    reference = load_profile("reference")
+    assert unjudged(reference) == [], "the bundled reference leaves nothing unjudged"
+    runtime = reference.runtime.model_copy(update={"model_provider": None, "reply_verifier": None})
+    lean = reference.model_copy(update={"orchestrator_crash": None, "defects": None, "entry": None, "runtime": runtime})
     notes = " ".join(unjudged(lean))
-    assert "RPR-1" in notes and "selftest" in notes
+    assert all(word in notes for word in ("RPR-1", "selftest", "MSG-4", "`entry`")), notes
 
 
 def test_an_invalid_profile_names_each_bad_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
