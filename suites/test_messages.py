@@ -22,12 +22,12 @@ import pytest
 from swarmconf.fixtures import enforcement, faults, model_stub
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
-from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.platform import Platform, TrafficMark
 from swarmconf.fixtures.profiles import dig
 from swarmconf.fixtures.tenants import Tenant, Workspace
 from swarmconf.kube import Kube, KubeError
 from swarmconf.reports.outcomes import not_enforceable
-from swarmconf.waits import consistently, wait_for
+from swarmconf.waits import WaitTimeout, consistently, wait_for
 
 TenantFactory = Callable[..., Tenant]
 WorkspaceFactory = Callable[..., Workspace]
@@ -403,7 +403,9 @@ def _history_texts(tenant: Tenant, ws: Workspace, conv: str, field: str) -> list
 def test_history_survives_a_runtime_restart(
     platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
 ) -> None:
-    """MSG-6: a conversation's history lives on that swarm's volume and survives a restart of the runtime pod."""
+    """MSG-6: a conversation's history lives on that swarm's volume and survives a restart of the runtime pod:
+    the runtime pod mounts the swarm's PVC, the history is still there after the pod is replaced, and each
+    history read reaches that swarm's runtime (the witness sees it), so it is not kept and served elsewhere."""
     tenant = tenant_factory()
     ws = workspace_factory(tenant)
     conv = tenant.new_conversation(ws.id)
@@ -412,9 +414,11 @@ def test_history_survives_a_runtime_restart(
     with allure.step("send two messages"):
         for text in texts:
             assert tenant.send_message(ws.id, conv, text).status_code == 200
-    with allure.step("the history holds them"):
+    with allure.step("the history holds them, and the read reached that swarm's runtime"):
+        mark = platform.traffic_mark(ws.swarm_name)
         before = _history_texts(tenant, ws, conv, field)
         assert all(any(t in m for m in before) for t in texts), f"history lacks the messages: {before}"
+        _assert_read_from_runtime(platform, ws, mark)
     with allure.step("the runtime pod mounts the swarm's own PVC"):
         pvcs = {c["metadata"]["name"] for c in platform.children(ws.swarm_name) if c["kind"] == "PersistentVolumeClaim"}
         pod = platform.runtime_pods(ws.swarm_name)[0]
@@ -432,7 +436,8 @@ def test_history_survives_a_runtime_restart(
             transient=(KubeError,),
         )
         platform.wait_verified(ws.id, timeout=platform.profile.budgets.heal)
-    with allure.step("the history is still there"):
+    with allure.step("the history is still there, read from the new runtime pod"):
+        mark = platform.traffic_mark(ws.swarm_name)
         after = wait_for(
             lambda: tenant.history(ws.id, conv),
             until=lambda r: r.status_code == 200,
@@ -442,3 +447,23 @@ def test_history_survives_a_runtime_restart(
         )
         messages = [str(m) for m in dig(after.json(), field, []) or []]
         assert all(any(t in m for m in messages) for t in texts), f"history lost after restart: {messages}"
+        _assert_read_from_runtime(platform, ws, mark)
+
+
+def _assert_read_from_runtime(platform: Platform, ws: Workspace, mark: TrafficMark) -> None:
+    """A history answer is the swarm's only if its runtime was asked: history kept and served elsewhere (the
+    orchestrator's store, a cache) does not live on that swarm's volume, however well it survives a restart."""
+    try:
+        wait_for(
+            lambda: [e for e in platform.traffic_since(ws.swarm_name, mark) if e.get("kind") == "http"],
+            until=bool,
+            description=f"the witness sees the history read reach the runtime of {ws.swarm_name}",
+            timeout=RECORD_DELAY,
+            interval=0.5,
+        )
+    except WaitTimeout:
+        pytest.fail(f"the history was answered without any request reaching the runtime of {ws.swarm_name}")
+
+
+#: Seconds a request that reached a runtime may take to appear in the witness's records (it is read over the API).
+RECORD_DELAY = 10.0

@@ -64,6 +64,7 @@ class Defect(enum.StrEnum):
     MSG4_SHARED_MODEL_GATEWAY = "msg4-shared-model-gateway"
     MSG5_VERIFIED_TOO_EARLY = "msg5-verified-too-early"
     MSG6_HISTORY_ON_EMPTYDIR = "msg6-history-on-emptydir"
+    MSG6_HISTORY_FROM_ORCHESTRATOR = "msg6-history-from-orchestrator"
     DEL2_KEEP_USERSWARM = "del2-keep-userswarm"
     DEL3_FINALIZE_ORPHANS_PVC = "del3-finalize-orphans-pvc"
     DEL4_REAPER_ONLY_ORCHESTRATOR_SWARMS = "del4-reaper-only-orchestrator-swarms"

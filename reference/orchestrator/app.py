@@ -141,6 +141,8 @@ class Orchestrator:
         self._settings, self._store, self._swarms = settings, store, swarms
         self._runtime, self._switches = runtime, switches
         self._gateway = model_gateway or ModelGateway(settings.model_provider_url, httpx.AsyncClient(trust_env=False))
+        # msg6-history-from-orchestrator: copies of runtimes' histories, served instead of asking the runtime
+        self._history_copies: dict[tuple[str, str], Any] = {}
 
     async def model_completions(self, request: Request) -> JSONResponse:
         """The defect msg4-shared-model-gateway's shared, caching model gateway (404 unless it is on)."""
@@ -273,10 +275,16 @@ class Orchestrator:
         target = await self._resolve(ws, request.state.user, audit)
         audit.forwarded = True
         reply = await self._runtime.send(target, conversation_id, body.text, request.state.user)
+        if (await self.switches()).has(Defect.MSG6_HISTORY_FROM_ORCHESTRATOR):
+            copy = await self._runtime.history(target, conversation_id, request.state.user)
+            self._history_copies[(ws.id, conversation_id)] = copy
         return JSONResponse(reply)
 
     async def _get_messages(self, request: Request, audit: _Audit) -> JSONResponse:
         ws, conversation_id = await self._conversation(request, audit)
+        copy = self._history_copies.get((ws.id, conversation_id))
+        if copy is not None and (await self.switches()).has(Defect.MSG6_HISTORY_FROM_ORCHESTRATOR):
+            return JSONResponse(copy)  # the defect: history kept and served away from the swarm's volume
         target = await self._resolve(ws, request.state.user, audit)
         audit.forwarded = True
         return JSONResponse(await self._runtime.history(target, conversation_id, request.state.user))

@@ -444,6 +444,21 @@ def test_msg2_route_by_user(orchestrator: OrchestratorHarness) -> None:
     assert orchestrator.runtime.hosts == [f"swarm-{second}.userswarms.svc", f"swarm-{first}.userswarms.svc"]
 
 
+def test_msg6_history_from_orchestrator(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    path = f"/v1/workspaces/{ws}/conversations/{conv}/messages"
+    orchestrator.switches.set(Defect.MSG6_HISTORY_FROM_ORCHESTRATOR)
+    _msg(orchestrator, "alice", ws, conv)
+    asked = len(orchestrator.runtime.requests)  # the message and the copy's read
+    history = orchestrator.client.get(path, headers=orchestrator.auth("alice"))
+    assert history.status_code == 200
+    assert len(orchestrator.runtime.requests) == asked, "the history came from the orchestrator's copy"
+    orchestrator.switches.set(None)
+    assert orchestrator.client.get(path, headers=orchestrator.auth("alice")).status_code == 200
+    assert len(orchestrator.runtime.requests) == asked + 1, "without the defect every read asks the runtime"
+
+
 def test_del2_keep_userswarm(orchestrator: OrchestratorHarness) -> None:
     orchestrator.switches.set(Defect.DEL2_KEEP_USERSWARM)
     ws = orchestrator.workspace("alice")

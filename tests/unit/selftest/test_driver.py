@@ -221,7 +221,7 @@ def test_inner_run_ids_are_valid_and_end_uniquely(tmp_path: Path) -> None:
 
 def test_reference_expectations_cover_every_defect_with_couplings() -> None:
     exps = {e.defect: e for e in expectations(load_profile("reference"))}
-    assert len(exps) == 21
+    assert len(exps) == 22
     assert exps["msg4-shared-model-gateway"].selection == ("MSG-4",)
     assert exps["msg2-route-by-user"].selection == ("MSG-2", "MSG-4")
     assert exps["iso1-nodeport-service"].may_break == {"ISO-2"}
