@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import allure
@@ -326,7 +326,7 @@ def test_reaper_runs_on_schedule(
     kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
 ) -> None:
     """RPR-5 (and DEL-4): without being triggered, the reaper's CronJob sweeps on its schedule and the
-    orphan goes."""
+    orphan goes, while a Job the CronJob scheduled is running (so the schedule, not something else, did it)."""
     reaper = profile.components.reaper
     body = deletion.orphan_for(platform, bystander.workspace.id, run_labels(run_id))
     with faults.orphaned_swarm(kube, body) as orphan:
@@ -341,9 +341,50 @@ def test_reaper_runs_on_schedule(
                 interval=2.0,
             )
         with checks("DEL-4", "the scheduled sweep reaps the orphan"):
+            deleted_at = _deletion_time(kube, platform, orphan["metadata"]["name"], timeout=profile.budgets.reaper)
             deletion.wait_converged(platform, snap, timeout=profile.budgets.reaper + profile.budgets.delete)
+        with checks("RPR-5", "a Job the CronJob scheduled (not one made by hand) was running when the orphan went"):
+            jobs = _scheduled_jobs(kube, reaper, since=since)
+            allure.attach(str(jobs), name="scheduled reaper Jobs", attachment_type=allure.attachment_type.TEXT)
+            assert any(start - CLOCK_SLACK <= deleted_at <= end + CLOCK_SLACK for _, start, end in jobs), (
+                f"the orphan was deleted at {deleted_at:%H:%M:%S}, while no scheduled Job of {reaper.name} ran: {jobs}"
+            )
     with checks("DEL-5", "the bystander is untouched and still answers"):
         bystander.check_untouched(platform)
+
+
+#: Timestamps of the API server are whole seconds: a Job that started in the same second as a deletion counts.
+CLOCK_SLACK = timedelta(seconds=1)
+
+
+def _deletion_time(kube: Kube, platform: Platform, name: str, *, timeout: float) -> datetime:
+    """When the UserSwarm ``name`` was marked for deletion (its ``deletionTimestamp``; its finalizer holds it
+    while the teardown runs, so it is seen), or the time it was seen gone if it went faster than a look."""
+    crd = platform.profile.crd
+    found = wait_for(
+        lambda: kube.get(crd.api_version, crd.kind, name) or {},
+        until=lambda obj: not obj or bool(obj["metadata"].get("deletionTimestamp")),
+        description=f"the UserSwarm {name} is being deleted",
+        timeout=timeout,
+        interval=0.5,
+    )
+    return _time(found["metadata"]["deletionTimestamp"]) if found else datetime.now(UTC)  # type: ignore[return-value]
+
+
+def _scheduled_jobs(kube: Kube, cronjob: Any, *, since: datetime) -> list[tuple[str, datetime, datetime]]:
+    """``(name, started, finished or now)`` of each Job the CronJob created on its schedule since ``since``
+    (a Job created by hand from the CronJob carries ``cronjob.kubernetes.io/instantiate: manual``)."""
+    found = []
+    for job in kube.list("batch/v1", "Job", namespace=cronjob.namespace):
+        meta, status = job["metadata"], job.get("status") or {}
+        owned = any(
+            r.get("kind") == "CronJob" and r.get("name") == cronjob.name for r in meta.get("ownerReferences") or []
+        )
+        manual = (meta.get("annotations") or {}).get("cronjob.kubernetes.io/instantiate") == "manual"
+        started = _time(status.get("startTime"))
+        if owned and not manual and started is not None and started >= since.replace(microsecond=0) - CLOCK_SLACK:
+            found.append((meta["name"], started, _time(status.get("completionTime")) or datetime.now(UTC)))
+    return found
 
 
 def _last_schedule(kube: Kube, cronjob: Any) -> datetime | None:
