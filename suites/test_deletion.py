@@ -22,7 +22,7 @@ from swarmconf.fixtures import deletion, faults
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.deletion import Prepared
 from swarmconf.fixtures.marks import checks, proves
-from swarmconf.fixtures.platform import Platform, TrafficMark
+from swarmconf.fixtures.platform import Platform, PlatformError, TrafficMark
 from swarmconf.fixtures.profiles import Profile, WorkloadRef
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
@@ -199,6 +199,10 @@ def test_reaper_twice_and_concurrently(
             runs = [faults.finish_reaper(kube, namespace=namespace, job=job, timeout=budget) for job in jobs]
             failed = [f"{r.job}:\n{r.logs}" for r in runs if not r.succeeded]
             assert not failed, "concurrent reaper runs failed:\n" + "\n".join(failed)
+            spans = {r.job: r.ran for r in runs}
+            allure.attach(str(spans), name="when the two sweeps ran", attachment_type=allure.attachment_type.TEXT)
+            if not runs[0].overlaps(runs[1]):  # the harness failed to make them concurrent: no verdict either way
+                raise PlatformError(f"the two reaper Jobs did not run at the same time, concurrency untested: {spans}")
         with checks("DEL-4", "the orphan is gone, through layer 2"):
             deletion.wait_converged(platform, snap, timeout=profile.budgets.delete)
         with allure.step("a third sweep, with nothing to reap, succeeds too"):
