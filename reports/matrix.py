@@ -74,6 +74,9 @@ class Expectation:
     note: str = ""
     select: tuple[str, ...] = ()
     """Clauses to select instead of the must-break ones (the baseline row selects every clause it checks)."""
+    keyword: str = ""
+    """A ``-k`` expression narrowing the row to the tests that can see its defect, where running every test of
+    its clause would cost minutes for nothing (the clause's other tests are judged by the baseline row)."""
 
     @property
     def selection(self) -> tuple[str, ...]:
@@ -285,15 +288,17 @@ def expectations_from(
     coupled: Mapping[str, Sequence[str]] = {},
     may: Mapping[str, Sequence[str]] = {},
     notes: Mapping[str, str] = {},
+    keywords: Mapping[str, str] = {},
 ) -> list[Expectation]:
     """Expectations from ``defect → clause`` plus documented couplings (``coupled``: must also break;
-    ``may``: may also break)."""
+    ``may``: may also break) and narrowed rows (``keywords``: a ``-k`` expression per defect)."""
     return [
         Expectation(
             defect=name,
             breaks=frozenset({clause, *coupled.get(name, ())}),
             may_break=frozenset(may.get(name, ())),
             note=notes.get(name, ""),
+            keyword=keywords.get(name, ""),
         )
         for name, clause in defect_clauses.items()
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import ssl
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -13,7 +15,7 @@ from swarmconf.reference.common.defects import ConfigMapSwitches
 from swarmconf.reference.common.kube import load_api_client
 from swarmconf.reference.common.settings import OrchestratorSettings, from_environ
 from swarmconf.reference.orchestrator.app import Orchestrator, create_app
-from swarmconf.reference.orchestrator.runtime_client import RuntimeClient
+from swarmconf.reference.orchestrator.runtime_client import SERVICE_ACCOUNT, ApiServerRoute, RuntimeClient
 from swarmconf.reference.orchestrator.store import Store
 from swarmconf.reference.orchestrator.swarms import KubeSwarms
 
@@ -25,7 +27,9 @@ def main() -> None:
     switches = ConfigMapSwitches(
         client.CoreV1Api(api), namespace=settings.platform_namespace, name=settings.defects_configmap
     )
-    runtime = RuntimeClient(httpx.AsyncClient(trust_env=False), timeout=settings.runtime_timeout_seconds)
+    runtime = RuntimeClient(
+        httpx.AsyncClient(trust_env=False), timeout=settings.runtime_timeout_seconds, api_server=_api_server_route()
+    )
     orchestrator = Orchestrator(
         settings=settings,
         store=Store(settings.database_path),
@@ -42,6 +46,14 @@ def main() -> None:
         access_log=False,
         log_config=None,
     )
+
+
+def _api_server_route() -> ApiServerRoute | None:
+    """The API server's service proxy (used only by the defect msg3-via-api-server), when running in a pod."""
+    ca = Path(SERVICE_ACCOUNT) / "ca.crt"
+    if not ca.is_file():
+        return None
+    return ApiServerRoute(httpx.AsyncClient(trust_env=False, verify=ssl.create_default_context(cafile=str(ca))))
 
 
 if __name__ == "__main__":

@@ -22,14 +22,16 @@ from starlette.routing import Route
 
 from swarmconf.reference.common.defects import Defect, Switches, SwitchReader
 from swarmconf.reference.common.logs import event
-from swarmconf.reference.common.names import userswarm_name
+from swarmconf.reference.common.names import child_names, userswarm_name
 from swarmconf.reference.common.settings import OrchestratorSettings
 from swarmconf.reference.orchestrator.auth import AuthMiddleware, UserVerifier, user_verifier
 from swarmconf.reference.orchestrator.errors import (
     ApiError,
     BadRequest,
+    DeletionConflict,
     NotFound,
     NotReady,
+    NotYours,
     PayloadTooLarge,
     Unavailable,
     Unprocessable,
@@ -55,6 +57,17 @@ class WorkspaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="workspace", min_length=1, max_length=100)
     runtime: RuntimeIn = Field(default_factory=RuntimeIn)
+
+
+class LaxRuntimeIn(BaseModel):
+    """The runtime as the defect ``lif3-accept-any-runtime-mode`` reads it: any mode string passes."""
+
+    model_config = ConfigDict(extra="forbid")
+    mode: str = "normal"
+
+
+class LaxWorkspaceIn(WorkspaceIn):
+    runtime: LaxRuntimeIn = Field(default_factory=LaxRuntimeIn)  # type: ignore[assignment]
 
 
 class ConversationIn(BaseModel):
@@ -181,15 +194,23 @@ class Orchestrator:
             detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
             raise Unprocessable(detail) from None
 
-    async def _owned(self, request: Request, *, allow_foreign: bool = False) -> Workspace:
-        """The caller's workspace named in the path, or the uniform 404."""
+    async def _owned(self, request: Request, *, allow_foreign: bool = False, leaky: bool = False) -> Workspace:
+        """The caller's workspace named in the path, or the uniform 404.
+
+        ``leaky``: the workspace routes (read, delete), where the defect ``iso4-existence-leak`` answers another
+        user's workspace with a 404 of its own.
+        """
         workspace_id = canonical_uuid(request.path_params["workspace_id"])
         ws: Workspace | None = await self._run(self._store.get_workspace, workspace_id)
         user = request.state.user
         if ws is None:
             raise NotFound()
-        if ws.user_id != user and not (allow_foreign and (await self.switches()).has(Defect.ISO4_SKIP_OWNERSHIP_CHECK)):
-            raise NotFound()
+        if ws.user_id != user:
+            switches = await self.switches()
+            if leaky and switches.has(Defect.ISO4_EXISTENCE_LEAK):
+                raise NotYours()
+            if not (allow_foreign and switches.has(Defect.ISO4_SKIP_OWNERSHIP_CHECK)):
+                raise NotFound()
         return ws
 
     # ---- workspaces ---------------------------------------------------------------------------------------------
@@ -198,7 +219,8 @@ class Orchestrator:
         return JSONResponse({"status": "ok", **(await self.switches()).as_json()})
 
     async def create_workspace(self, request: Request) -> JSONResponse:
-        body = await self._body(request, WorkspaceIn, optional=True)
+        lax = (await self.switches()).has(Defect.LIF3_ACCEPT_ANY_RUNTIME_MODE)
+        body = await self._body(request, LaxWorkspaceIn if lax else WorkspaceIn, optional=True)
         workspace_id = str(uuid.uuid4())
         ws = Workspace(
             workspace_id,
@@ -230,13 +252,42 @@ class Orchestrator:
         return JSONResponse({"workspaces": [workspace_json(ws) for ws in workspaces]})
 
     async def get_workspace(self, request: Request) -> JSONResponse:
-        ws = await self._owned(request, allow_foreign=True)
+        try:
+            ws = await self._owned(request, allow_foreign=True, leaky=True)
+        except NotYours:
+            raise
+        except NotFound:
+            gone = await self._terminating(request, Defect.DEL1_READABLE_WHILE_TERMINATING)
+            if gone is None:
+                raise
+            ws = gone
         swarm = await self._kube(self._swarms.get, ws.swarm_name)
-        return JSONResponse(workspace_json(ws, swarm or {}))
+        body = workspace_json(ws, swarm or {})
+        if (await self.switches()).has(Defect.LIF1_API_NEVER_VERIFIED):
+            body["status"]["verified"] = False
+        return JSONResponse(body)
+
+    async def _terminating(self, request: Request, defect: Defect) -> Workspace | None:
+        """Under ``defect`` only: the caller's workspace deleted through the API whose UserSwarm is still there."""
+        if not (await self.switches()).has(defect):
+            return None
+        tomb = await self._run(self._store.tombstone, canonical_uuid(request.path_params["workspace_id"]))
+        if tomb is None or tomb.how != "api" or tomb.user_id != request.state.user:
+            return None
+        if await self._kube(self._swarms.get, tomb.swarm_name) is None:
+            return None
+        return Workspace(tomb.id, tomb.user_id, "workspace", tomb.swarm_name, "normal", tomb.deleted_at)
 
     async def delete_workspace(self, request: Request) -> Response:
         """Layer 1: delete the workspace row, then its UserSwarm (the reaper catches a failure in between)."""
-        ws = await self._owned(request)
+        try:
+            ws = await self._owned(request, leaky=True)
+        except NotYours:
+            raise
+        except NotFound:
+            if await self._terminating(request, Defect.DEL6_REDELETE_FAILS_WHILE_TERMINATING) is not None:
+                raise DeletionConflict() from None
+            raise
         await self._run(lambda: self._store.delete_workspace(ws.id, how="api"))
         if not (await self.switches()).has(Defect.DEL2_KEEP_USERSWARM):
             try:
@@ -272,10 +323,19 @@ class Orchestrator:
     async def _post_message(self, request: Request, audit: _Audit) -> JSONResponse:
         ws, conversation_id = await self._conversation(request, audit)
         body = await self._body(request, MessageIn)
+        switches = await self.switches()
+        if switches.has(Defect.MSG1_REJECT_NON_ASCII) and not body.text.isascii():
+            raise Unprocessable("text: only ASCII text is supported")
+        if switches.has(Defect.MSG4_FIRST_CONVERSATION):
+            first = await self._run(self._store.first_conversation, ws.id)
+            conversation_id = first.id if first is not None else conversation_id
         target = await self._resolve(ws, request.state.user, audit)
         audit.forwarded = True
-        reply = await self._runtime.send(target, conversation_id, body.text, request.state.user)
-        if (await self.switches()).has(Defect.MSG6_HISTORY_FROM_ORCHESTRATOR):
+        via_api_server = switches.has(Defect.MSG3_VIA_API_SERVER)
+        reply = await self._runtime.send(
+            target, conversation_id, body.text, request.state.user, via_api_server=via_api_server
+        )
+        if switches.has(Defect.MSG6_HISTORY_FROM_ORCHESTRATOR):
             copy = await self._runtime.history(target, conversation_id, request.state.user)
             self._history_copies[(ws.id, conversation_id)] = copy
         return JSONResponse(reply)
@@ -287,7 +347,11 @@ class Orchestrator:
             return JSONResponse(copy)  # the defect: history kept and served away from the swarm's volume
         target = await self._resolve(ws, request.state.user, audit)
         audit.forwarded = True
-        return JSONResponse(await self._runtime.history(target, conversation_id, request.state.user))
+        via_api_server = (await self.switches()).has(Defect.MSG3_VIA_API_SERVER)
+        history = await self._runtime.history(
+            target, conversation_id, request.state.user, via_api_server=via_api_server
+        )
+        return JSONResponse(history)
 
     async def _conversation(self, request: Request, audit: _Audit) -> tuple[Workspace, str]:
         ws = await self._owned(request, allow_foreign=True)
@@ -305,6 +369,8 @@ class Orchestrator:
         if swarm is None:
             raise NotReady()
         target = target_from_status(swarm.get("status") or {}, self._settings.runtime_port)
+        if (await self.switches()).has(Defect.MSG2_REBUILD_SERVICE_NAME):  # the name rebuilt, not read
+            target = Target(child_names(ws.id).service, self._settings.runtime_namespace, target.port)
         audit.target = f"{target.service}.{target.namespace}:{target.port}"
         return target
 

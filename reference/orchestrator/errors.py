@@ -5,9 +5,11 @@
     ApiError
     ├── Unauthorized        401  missing, malformed, expired or wrongly signed credential
     ├── NotFound            404  no such workspace/conversation *for this user* (one body for every case)
+    │   └── NotYours        404  (the defect iso4-existence-leak only) another body for someone else's workspace
     ├── BadRequest          400  body is not JSON / not an object
     ├── PayloadTooLarge     413
     ├── Unprocessable       422  JSON with invalid fields
+    ├── DeletionConflict    500  (the defect del6-redelete-fails-while-terminating only) a repeated delete
     ├── NotReady            503  the workspace's swarm is not verified (nothing was sent to it)
     ├── Unavailable         503  the Kubernetes API failed
     └── RuntimeUnavailable  502  the runtime did not answer properly
@@ -22,8 +24,10 @@ from starlette.responses import JSONResponse
 __all__ = [
     "ApiError",
     "BadRequest",
+    "DeletionConflict",
     "NotFound",
     "NotReady",
+    "NotYours",
     "PayloadTooLarge",
     "RuntimeUnavailable",
     "Unauthorized",
@@ -64,6 +68,14 @@ class NotFound(ApiError):
         super().__init__(None)  # one body for "missing", "someone else's" and "malformed ID"
 
 
+class NotYours(NotFound):
+    """Only the defect ``iso4-existence-leak`` raises it: a 404 that tells "exists, not yours" apart."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__()
+        self.detail = "workspace belongs to another user"
+
+
 class BadRequest(ApiError):
     status, code, detail = 400, "bad_request", "body must be a JSON object"
 
@@ -74,6 +86,12 @@ class PayloadTooLarge(ApiError):
 
 class Unprocessable(ApiError):
     status, code, detail = 422, "invalid_request", "invalid request"
+
+
+class DeletionConflict(ApiError):
+    """Only the defect ``del6-redelete-fails-while-terminating`` raises it: a delete repeated mid-teardown."""
+
+    status, code, detail = 500, "deletion_in_progress", "the workspace is still being deleted"
 
 
 class NotReady(ApiError):

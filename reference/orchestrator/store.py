@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Conversation", "Store", "Workspace"]
+__all__ = ["Conversation", "Store", "Tombstone", "Workspace"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -53,6 +53,17 @@ class Conversation:
     workspace_id: str
     title: str
     created_at: float
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What is left of a deleted workspace: who owned it, its swarm, when and how it went."""
+
+    id: str
+    user_id: str
+    swarm_name: str
+    deleted_at: float
+    how: str
 
 
 class Store:
@@ -114,6 +125,12 @@ class Store:
             db.execute("COMMIT")
         return ws
 
+    def tombstone(self, workspace_id: str) -> Tombstone | None:
+        """The tombstone of a deleted workspace, or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM tombstones WHERE id = ?", (workspace_id,)).fetchone()
+        return Tombstone(*row) if row else None
+
     def is_tombstoned(self, workspace_id: str) -> bool:
         with self._connect() as db:
             return db.execute("SELECT 1 FROM tombstones WHERE id = ?", (workspace_id,)).fetchone() is not None
@@ -124,6 +141,14 @@ class Store:
                 "INSERT INTO conversations VALUES (?, ?, ?, ?)",
                 (conversation.id, conversation.workspace_id, conversation.title, conversation.created_at),
             )
+
+    def first_conversation(self, workspace_id: str) -> Conversation | None:
+        """The workspace's oldest conversation (only the defect ``msg4-first-conversation`` asks)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM conversations WHERE workspace_id = ? ORDER BY created_at, rowid LIMIT 1", (workspace_id,)
+            ).fetchone()
+        return Conversation(*row) if row else None
 
     def get_conversation(self, workspace_id: str, conversation_id: str) -> Conversation | None:
         with self._connect() as db:

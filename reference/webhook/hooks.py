@@ -12,6 +12,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from swarmconf.reference.common import labels as L
 from swarmconf.reference.common.defects import MODEL_GATEWAY_PATH, Defect, Fault, Switches, SwitchReader
 from swarmconf.reference.common.names import child_names, overreach_binding, overreach_role
 from swarmconf.reference.common.settings import WebhookSettings
@@ -259,6 +260,8 @@ class Hooks:
         if switches.has(Defect.RPR3_RECREATE_ON_RESUME) and stale and calm and partial:
             return self._finalize_response(self._full_set(parent, observed, switches), False, observed, previous)
         keep, finalized = plan_teardown(observed)
+        if finalized and switches.has(Defect.DEL5_TEARDOWN_DELETES_ALL_CONFIGMAPS):
+            await self._delete_swarm_config_maps()
         if (
             switches.has(Defect.DEL3_FINALIZE_ORPHANS_PVC)
             and not keep
@@ -268,6 +271,14 @@ class Hooks:
             await self._orphan(observed)
             keep, finalized = [echo(obj) for obj in observed], True
         return self._finalize_response(keep, finalized, observed, previous)
+
+    async def _delete_swarm_config_maps(self) -> None:
+        """del5-teardown-deletes-all-configmaps: the last step selects by the swarm label's key, not its value,
+        so every swarm's ConfigMap goes (the controller recreates the others' with new UIDs)."""
+        try:
+            await to_thread.run_sync(self._cluster.delete_config_maps, self._settings.runtime_namespace, L.SWARM)
+        except KubeActionError as exc:
+            log.warning("del5 defect skipped: %s", exc)
 
     def _is_partial(self, parent: Mapping[str, Any], observed: list[Child]) -> bool:
         """Some child of the swarm is already gone."""

@@ -2,7 +2,8 @@
 
 The webhook never creates or deletes children (Metacontroller does); the defects that must defeat garbage
 collection orphan children (drop ownerReferences and the selector label) or add a co-owner (the runtime
-Namespace's UID), and ``iso7-automount-token`` binds an over-broad Role to a runtime's ServiceAccount (and the
+Namespace's UID), ``del5-teardown-deletes-all-configmaps`` deletes ConfigMaps by too broad a selector, and
+``iso7-automount-token`` binds an over-broad Role to a runtime's ServiceAccount (and the
 webhook removes those bindings again once the defect is off).
 """
 
@@ -34,6 +35,8 @@ class ClusterActions(Protocol):
     def create_role_binding(self, binding: Mapping[str, Any]) -> bool: ...
 
     def delete_role_bindings(self, namespace: str, label_selector: str) -> None: ...
+
+    def delete_config_maps(self, namespace: str, label_selector: str) -> None: ...
 
 
 class KubeActions:
@@ -94,3 +97,14 @@ class KubeActions:
             raise KubeActionError(f"deleting RoleBindings {label_selector} failed: {exc.status}") from exc
         except (HTTPError, OSError) as exc:
             raise KubeActionError(f"deleting RoleBindings {label_selector} failed: {exc!r}") from exc
+
+    def delete_config_maps(self, namespace: str, label_selector: str) -> None:
+        """Delete every ConfigMap in ``namespace`` that matches ``label_selector`` (only a defect does this)."""
+        try:
+            self._core.delete_collection_namespaced_config_map(
+                namespace, label_selector=label_selector, _request_timeout=5
+            )
+        except ApiException as exc:
+            raise KubeActionError(f"deleting ConfigMaps {label_selector} failed: {exc.status}") from exc
+        except (HTTPError, OSError) as exc:
+            raise KubeActionError(f"deleting ConfigMaps {label_selector} failed: {exc!r}") from exc

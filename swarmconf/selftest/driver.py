@@ -238,7 +238,9 @@ def _wait_all(futures: list[Future[None]]) -> bool:
 
 
 def _one_row(plan: Plan, steps: Steps, state: _State, index: int, exp: Expectation) -> Row:
-    run = InnerRun(plan.inner_id(index), exp.selection, exp.defect if exp.breaks else None, plan.runs_dir)
+    run = InnerRun(
+        plan.inner_id(index), exp.selection, exp.defect if exp.breaks else None, plan.runs_dir, keyword=exp.keyword
+    )
     state.mine.add(run.run_id)
     busy = _wait_idle(plan, steps, state.mine)
     if busy and not plan.ignore_other_runs:

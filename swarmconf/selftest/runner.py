@@ -52,6 +52,8 @@ class InnerRun:
     clauses: tuple[str, ...]
     defect: str | None
     reports_dir: Path
+    keyword: str = ""
+    """``-k`` for the run (empty: every test of its clauses)."""
 
     @property
     def folder(self) -> Path:
@@ -127,6 +129,8 @@ class PytestRunner:
             cmd += ["--clause", cid]
         if run.defect:
             cmd += ["--defect", run.defect]
+        if run.keyword:
+            cmd += ["-k", run.keyword]
         return cmd + list(t.pytest_args)
 
     def __call__(self, run: InnerRun) -> RunResult:

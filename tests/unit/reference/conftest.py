@@ -20,7 +20,7 @@ from reference_fakes import (
 
 from swarmconf.reference.common.settings import OrchestratorSettings, WebhookSettings
 from swarmconf.reference.orchestrator.app import Orchestrator, create_app
-from swarmconf.reference.orchestrator.runtime_client import RuntimeClient
+from swarmconf.reference.orchestrator.runtime_client import ApiServerRoute, RuntimeClient
 from swarmconf.reference.orchestrator.store import Store
 
 
@@ -36,7 +36,9 @@ def orchestrator(tmp_path: Any, switches: Switchboard) -> Iterator[OrchestratorH
     )
     swarms, recorder, store = FakeSwarms(), RuntimeRecorder(), Store(settings.database_path)
     http = httpx.AsyncClient(transport=httpx.MockTransport(recorder.handler))
-    runtime = RuntimeClient(http, timeout=5)
+    token = tmp_path / "sa-token"
+    token.write_text("sa-token\n")
+    runtime = RuntimeClient(http, timeout=5, api_server=ApiServerRoute(http, token_file=str(token)))
     app = create_app(
         Orchestrator(settings=settings, store=store, swarms=swarms, runtime=runtime, switches=switches),
         settings=settings,

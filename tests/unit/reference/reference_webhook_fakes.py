@@ -35,6 +35,7 @@ class FakeCluster:
         self.orphaned: list[tuple[str, str]] = []
         self.role_bindings: list[dict[str, Any]] = []
         self.swept: list[tuple[str, str]] = []
+        self.config_maps_deleted: list[tuple[str, str]] = []
         self.fail = fail  # raised by the RoleBinding calls
 
     def orphan(self, obj: Mapping[str, Any]) -> None:
@@ -53,6 +54,9 @@ class FakeCluster:
         if self.fail is not None:
             raise self.fail
         self.swept.append((namespace, label_selector))
+
+    def delete_config_maps(self, namespace: str, label_selector: str) -> None:
+        self.config_maps_deleted.append((namespace, label_selector))
 
 
 def parent(

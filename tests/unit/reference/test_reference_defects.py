@@ -16,8 +16,17 @@ Coverage matrix (component → defect → the one observable change; everything 
 |              | del3-finalize-orphans-pvc           | PVC orphaned, kept, finalized                           |
 |              | rpr2-abandon-stale-deletion         | stale + complete → all orphaned, finalized              |
 |              | rpr3-recreate-on-resume             | stale + partial → full set desired again                |
+|              | del5-teardown-deletes-all-configmaps| the last teardown step deletes every swarm's ConfigMaps |
 | orchestrator | iso4 / iso5 / msg2                  | foreign access / unsigned tokens / wrong swarm          |
+|              | iso4-existence-leak                 | another user's workspace: a 404 with its own body (GET/DELETE) |
+|              | msg1-reject-non-ascii               | a UTF-8 (non-ASCII) message gets 422                    |
+|              | msg2-rebuild-service-name           | the Service name rebuilt from the ID, not the status's  |
+|              | msg3-via-api-server                 | messages go through the API server's service proxy      |
+|              | msg4-first-conversation             | every message goes to the workspace's first conversation|
+|              | del1 / del6                         | mid-teardown: GET answers 200 / a second DELETE 500     |
 |              | del2 / rpr1                         | UserSwarm kept on delete / tombstones count as live     |
+|              | lif1-api-never-verified             | the API view says verified=false                        |
+|              | lif3-accept-any-runtime-mode        | an unknown runtime mode is accepted                     |
 | reaper       | del4 / rpr5 (two)                   | see test_reference_reaper.py                            |
 """
 
@@ -49,6 +58,14 @@ from swarmconf.reference.webhook.hooks import Hooks
 from swarmconf.reference.webhook.kube import KubeActionError
 
 REQUIRED = {
+    "MSG-1",
+    "MSG-3",
+    "MSG-4",
+    "DEL-1",
+    "DEL-5",
+    "DEL-6",
+    "LIF-1",
+    "LIF-3",
     "ISO-1",
     "ISO-2",
     "ISO-3",
@@ -402,6 +419,19 @@ def test_rpr2_abandons_stale_complete_deletions(webhook_settings: WebhookSetting
     assert normal["finalized"] is False and len(normal["children"]) == 6
 
 
+def test_del5_teardown_deletes_every_swarms_configmaps(webhook_settings: WebhookSettings) -> None:
+    last = request(parent(**DELETING), [], finalizing=True)
+    cluster = FakeCluster()
+    assert run(webhook_settings, None, last, finalize=True, cluster=cluster)["finalized"] is True
+    assert cluster.config_maps_deleted == []
+    broken = run(webhook_settings, Defect.DEL5_TEARDOWN_DELETES_ALL_CONFIGMAPS, last, finalize=True, cluster=cluster)
+    assert broken["finalized"] is True and cluster.config_maps_deleted == [("userswarms", L.SWARM)]
+    midway = request(parent(**DELETING), as_observed(desired(webhook_settings, None)), finalizing=True)
+    cluster = FakeCluster()
+    run(webhook_settings, Defect.DEL5_TEARDOWN_DELETES_ALL_CONFIGMAPS, midway, finalize=True, cluster=cluster)
+    assert cluster.config_maps_deleted == []  # only at the end of a teardown
+
+
 def test_rpr3_recreates_after_a_stale_partial_teardown(webhook_settings: WebhookSettings) -> None:
     partial = [c for c in as_observed(desired(webhook_settings, None)) if c["kind"] != "StatefulSet"]
     req = request(parent(**DELETING), partial, finalizing=True)
@@ -524,3 +554,109 @@ def test_msg4_shared_model_gateway_points_new_runtimes_at_the_orchestrator(webho
     assert hooks.shape(board.current()).model_provider_url == gateway
     plain = Hooks(settings=webhook_settings, switches=board, verifier=FakeVerifier(), cluster=FakeCluster())
     assert plain.shape(board.current()).model_provider_url == ""  # no model provider: nothing to redirect
+
+
+def test_msg1_reject_non_ascii(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    url, auth = f"/v1/workspaces/{ws}/conversations/{conv}/messages", orchestrator.auth("alice")
+    assert orchestrator.client.post(url, headers=auth, json={"text": "grüße ✓"}).status_code == 200
+    orchestrator.switches.set(Defect.MSG1_REJECT_NON_ASCII)
+    assert orchestrator.client.post(url, headers=auth, json={"text": "grüße ✓"}).status_code == 422
+    assert orchestrator.client.post(url, headers=auth, json={"text": "plain"}).status_code == 200
+
+
+def test_msg2_rebuild_service_name(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    orchestrator.swarms.verify(f"ws-{ws}", service="published-elsewhere")
+    conv = orchestrator.conversation("alice", ws)
+    _msg(orchestrator, "alice", ws, conv)
+    orchestrator.switches.set(Defect.MSG2_REBUILD_SERVICE_NAME)
+    _msg(orchestrator, "alice", ws, conv)
+    assert orchestrator.runtime.hosts == ["published-elsewhere.userswarms.svc", f"swarm-{ws}.userswarms.svc"]
+
+
+def test_msg3_via_api_server(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    _msg(orchestrator, "alice", ws, conv)
+    orchestrator.switches.set(Defect.MSG3_VIA_API_SERVER)
+    assert _msg(orchestrator, "alice", ws, conv).status_code == 200
+    direct, proxied = orchestrator.runtime.requests
+    assert direct.url.host == f"swarm-{ws}.userswarms.svc"
+    assert proxied.url.host == "kubernetes.default.svc"
+    assert (
+        proxied.url.path
+        == f"/api/v1/namespaces/userswarms/services/swarm-{ws}:42617/proxy/v1/conversations/{conv}/messages"
+    )
+    assert proxied.headers["Authorization"] == "Bearer sa-token"
+
+
+def test_msg4_first_conversation(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    first, second = orchestrator.conversation("alice", ws), orchestrator.conversation("alice", ws)
+    _msg(orchestrator, "alice", ws, second)
+    orchestrator.switches.set(Defect.MSG4_FIRST_CONVERSATION)
+    _msg(orchestrator, "alice", ws, second)
+    assert [r.url.path.split("/")[3] for r in orchestrator.runtime.requests] == [second, first]
+
+
+def _deleted_but_terminating(h: OrchestratorHarness) -> str:
+    """A workspace deleted through the API whose UserSwarm is still there (its teardown is under way)."""
+    ws = h.workspace("alice")
+    swarm = h.swarms.get(f"ws-{ws}")
+    assert h.client.delete(f"/v1/workspaces/{ws}", headers=h.auth("alice")).status_code == 204
+    assert swarm is not None
+    h.swarms.objects[f"ws-{ws}"] = swarm
+    return ws
+
+
+def test_del1_readable_while_terminating(orchestrator: OrchestratorHarness) -> None:
+    ws = _deleted_but_terminating(orchestrator)
+    url = f"/v1/workspaces/{ws}"
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).status_code == 404
+    orchestrator.switches.set(Defect.DEL1_READABLE_WHILE_TERMINATING)
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).status_code == 200
+    assert orchestrator.client.get(url, headers=orchestrator.auth("bob")).status_code == 404
+    orchestrator.swarms.objects.clear()
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).status_code == 404
+
+
+def test_del6_redelete_fails_while_terminating(orchestrator: OrchestratorHarness) -> None:
+    ws = _deleted_but_terminating(orchestrator)
+    url = f"/v1/workspaces/{ws}"
+    assert orchestrator.client.delete(url, headers=orchestrator.auth("alice")).status_code == 404
+    orchestrator.switches.set(Defect.DEL6_REDELETE_FAILS_WHILE_TERMINATING)
+    assert orchestrator.client.delete(url, headers=orchestrator.auth("alice")).status_code == 500
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).status_code == 404
+    orchestrator.swarms.objects.clear()
+    assert orchestrator.client.delete(url, headers=orchestrator.auth("alice")).status_code == 404
+
+
+def test_lif1_api_never_verified(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    url = f"/v1/workspaces/{ws}"
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).json()["status"]["verified"] is True
+    orchestrator.switches.set(Defect.LIF1_API_NEVER_VERIFIED)
+    assert orchestrator.client.get(url, headers=orchestrator.auth("alice")).json()["status"]["verified"] is False
+
+
+def test_lif3_accept_any_runtime_mode(orchestrator: OrchestratorHarness) -> None:
+    body, auth = {"runtime": {"mode": "no-such-mode"}}, orchestrator.auth("alice")
+    assert orchestrator.client.post("/v1/workspaces", json=body, headers=auth).status_code == 422
+    orchestrator.switches.set(Defect.LIF3_ACCEPT_ANY_RUNTIME_MODE)
+    assert orchestrator.client.post("/v1/workspaces", json=body, headers=auth).status_code == 201
+    assert orchestrator.client.post("/v1/workspaces", json={"runtime": 42}, headers=auth).status_code == 422
+
+
+def test_iso4_existence_leak(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    ghost, bob = str(uuid.uuid4()), orchestrator.auth("bob")
+    orchestrator.switches.set(Defect.ISO4_EXISTENCE_LEAK)
+    for method in ("GET", "DELETE"):
+        theirs = orchestrator.client.request(method, f"/v1/workspaces/{ws}", headers=bob)
+        missing = orchestrator.client.request(method, f"/v1/workspaces/{ghost}", headers=bob)
+        assert theirs.status_code == missing.status_code == 404 and theirs.json() != missing.json()
+    assert _msg(orchestrator, "bob", ws, conv).json() == _msg(orchestrator, "bob", ghost, conv).json()
+    assert orchestrator.client.get(f"/v1/workspaces/{ws}", headers=orchestrator.auth("alice")).status_code == 200

@@ -39,6 +39,7 @@ import pytest
 from swarmconf.contract import Level
 from swarmconf.fixtures.options import RUN_ID_PATTERN
 from swarmconf.fixtures.profiles import load_profile
+from swarmconf.reference.common.defects import Defect
 from swarmconf.reports import summary
 from swarmconf.reports.matrix import BASELINE, Expectation, RowVerdict
 from swarmconf.reports.verdicts import Selection, TestRecord, TestStatus, judge
@@ -221,7 +222,8 @@ def test_inner_run_ids_are_valid_and_end_uniquely(tmp_path: Path) -> None:
 
 def test_reference_expectations_cover_every_defect_with_couplings() -> None:
     exps = {e.defect: e for e in expectations(load_profile("reference"))}
-    assert len(exps) == 22
+    assert set(exps) == {d.value for d in Defect}
+    assert exps["msg4-first-conversation"].selection == ("MSG-4",)  # MSG-4 on its own, no coupling
     assert exps["msg4-shared-model-gateway"].selection == ("MSG-4",)
     assert exps["msg2-route-by-user"].selection == ("MSG-2", "MSG-4")
     assert exps["iso1-nodeport-service"].may_break == {"ISO-2"}
@@ -251,6 +253,15 @@ def test_pytest_command_points_at_the_existing_cluster(tmp_path: Path) -> None:
         assert part in cmd
     assert cmd.endswith(" -x")
     assert "--defect" not in " ".join(runner.command(InnerRun("b", ("ISO-1",), None, tmp_path)))
+    assert " -k " not in cmd
+    narrowed = runner.command(InnerRun("c", ("DEL-5",), "del5-x", tmp_path, keyword="test_one"))
+    assert narrowed[narrowed.index("-k") + 1] == "test_one"
+
+
+def test_the_costly_rows_are_narrowed_to_the_test_that_sees_their_defect() -> None:
+    exps = {e.defect: e for e in expectations(load_profile("reference"))}
+    assert exps["del5-teardown-deletes-all-configmaps"].keyword == "test_deletion_runs_its_four_steps_in_order"
+    assert exps["lif2-no-self-heal"].keyword == ""
 
 
 def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
