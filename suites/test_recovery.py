@@ -277,44 +277,50 @@ def test_reaper_spares_live_owners_even_when_it_cannot_ask(
 def test_reaper_survives_one_failing_item(
     kube: Kube, platform: Platform, profile: Profile, run_id: str, bystander: Prepared
 ) -> None:
-    """RPR-5 (and DEL-4, DEL-5): one orphan whose deletion is refused (by an admission policy) does not stop
-    the sweep: the other orphan is reaped; once the refusal is lifted, the next sweep reaps the first."""
+    """RPR-5 (and DEL-4, DEL-5): an orphan whose deletion is refused (by an admission policy) does not stop the
+    sweep: the other orphan is reaped; once the refusal is lifted, the next sweep reaps them all. Whatever order
+    the reaper sweeps in (by name or by age, either way round), a refused orphan comes before the other one: the
+    refused ones are the first and the last by both name and creation."""
     crd = profile.crd
     labels = run_labels(run_id)
     bodies = sorted(
-        (deletion.orphan_for(platform, bystander.workspace.id, labels) for _ in range(2)),
+        (deletion.orphan_for(platform, bystander.workspace.id, labels) for _ in range(3)),
         key=lambda body: body["metadata"]["name"],
-    )  # the refused one comes first in the sweep's (name) order
+    )  # created in name order: the first and the last are refused, by name and by age alike
     with contextlib.ExitStack() as stack:
         stack.enter_context(faults.cronjob_suspended(kube, profile.components.reaper))
         orphans = [stack.enter_context(faults.orphaned_swarm(kube, body)) for body in bodies]
-        refused, other = (deletion.wait_provisioned(platform, o["metadata"]["name"]) for o in orphans)
-        with (
-            faults.deletion_denied(
-                kube,
-                group=crd.group,
-                resource=crd.plural,
-                target=refused.name,
-                labels=labels,
-                probe=lambda: faults.delete_refused(kube, crd.api_version, crd.kind, refused.name),
-                timeout=profile.budgets.verify,
-            ),
-            allure.step(f"the reaper sweeps while deleting {refused.name} is refused"),
-        ):
-            run = _run_reaper(kube, profile, run_id)
-            allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
-            # What this sweep did to the other orphan is judged below, once reaping as such (DEL-4) is
-            # known to work: a reaper that reaps no orphan at all is a DEL-4 breach, not an RPR-5 one.
-            after_first_sweep = deletion.observe(platform, other)
-            assert _kept(platform, refused), f"{refused.name} went although its deletion was refused"
-        with checks("DEL-4", "with the refusal lifted, the next sweep reaps every orphan"):
+        first, other, last = (deletion.wait_provisioned(platform, o["metadata"]["name"]) for o in orphans)
+        refused = (first, last)
+        with contextlib.ExitStack() as denials:
+            for snap in refused:
+                denials.enter_context(
+                    faults.deletion_denied(
+                        kube,
+                        group=crd.group,
+                        resource=crd.plural,
+                        target=snap.name,
+                        labels=labels,
+                        probe=lambda name=snap.name: faults.delete_refused(kube, crd.api_version, crd.kind, name),
+                        timeout=profile.budgets.verify,
+                    )
+                )
+            with allure.step(f"the reaper sweeps while deleting {first.name} and {last.name} is refused"):
+                run = _run_reaper(kube, profile, run_id)
+                allure.attach(run.logs, name=f"reaper {run.job}", attachment_type=allure.attachment_type.TEXT)
+                # What this sweep did to the other orphan is judged below, once reaping as such (DEL-4) is
+                # known to work: a reaper that reaps no orphan at all is a DEL-4 breach, not an RPR-5 one.
+                after_first_sweep = deletion.observe(platform, other)
+                for snap in refused:
+                    assert _kept(platform, snap), f"{snap.name} went although its deletion was refused"
+        with checks("DEL-4", "with the refusals lifted, the next sweep reaps every orphan"):
             run = _run_reaper(kube, profile, run_id)
             assert run.succeeded, f"reaper Job {run.job} failed:\n{run.logs}"
-            deletion.wait_converged(platform, refused, timeout=profile.budgets.delete)
-            deletion.wait_converged(platform, other, timeout=profile.budgets.delete)
-    with allure.step("the sweep with the failing item had still deleted the other orphan"):
+            for snap in (first, other, last):
+                deletion.wait_converged(platform, snap, timeout=profile.budgets.delete)
+    with allure.step("the sweep with the failing items had still deleted the other orphan"):
         assert after_first_sweep.swarm is None or after_first_sweep.terminating, (
-            f"the sweep that could not delete {refused.name} left the orphan {other.name} alone: "
+            f"the sweep that could not delete {first.name} and {last.name} left the orphan {other.name} alone: "
             f"{after_first_sweep.summary()}"
         )
     with checks("DEL-5", "the bystander is untouched and still answers"):
