@@ -654,7 +654,7 @@ def _secret_values(platform: Platform, ws: Workspace) -> set[str]:
 
 
 def _platform_keys(platform: Platform) -> set[str]:
-    keys = {platform.profile.auth.signing_key}
-    if platform.profile.runtime.identity_key:
-        keys.add(platform.profile.runtime.identity_key)
-    return {platform.secret_value(k.namespace, k.name, k.key).decode(errors="replace") for k in keys}
+    """The platform secrets the profile names (its token signing key, its identity key), where it names any: a
+    platform whose users come with the harness's JWTs, or whose replies are not signed, names none of them."""
+    keys = [getattr(platform.profile.auth, "signing_key", None), platform.profile.runtime.identity_key]
+    return {platform.secret_value(k.namespace, k.name, k.key).decode(errors="replace") for k in keys if k}
