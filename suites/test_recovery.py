@@ -113,7 +113,8 @@ def test_metacontroller_down_during_deletion(
     kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
 ) -> None:
     """RPR-2 (and DEL-5): with Metacontroller down the UserSwarm stays terminating with its finalizer and
-    children; when it returns, the cleanup completes."""
+    children; when it returns, the cleanup completes. Another user's workspace is untouched and answers while
+    the cleanup is stuck, and after."""
     with faults.metacontroller_down(kube, profile.components.metacontroller):
         with allure.step("1. the user deletes the workspace through the API"):
             deletion.delete_through_api(target)
@@ -122,6 +123,8 @@ def test_metacontroller_down_during_deletion(
             deletion.prove_stuck(
                 platform, target.snap, duration=profile.budgets.negative * HOLD, because="Metacontroller is down"
             )
+        with checks("DEL-5", "while the cleanup is stuck, the bystander is untouched and still answers"):
+            bystander.check_untouched(platform)
     with allure.step("3-4. Metacontroller is back: the teardown completes and nothing is left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete)
     with checks("DEL-5", "the bystander is untouched and still answers"):
@@ -163,7 +166,8 @@ def test_finalize_hook_fails_after_a_partial_teardown(
     kube: Kube, platform: Platform, profile: Profile, run_id: str, target: Prepared, bystander: Prepared, mode: str
 ) -> None:
     """RPR-3 (and DEL-6, DEL-5): the finalize hook fails (errors, times out, or is unreachable) after part
-    of the teardown is done; when it recovers, the rest is torn down and nothing is recreated."""
+    of the teardown is done; when it recovers, the rest is torn down and nothing is recreated. Another user's
+    workspace is untouched and answers while the cleanup is stuck, and after."""
     partial = target.snap.of_kind("StatefulSet", "ConfigMap")
     rest = [c for c in target.snap.children if c not in partial]
     broken = broken_finalize_hook(mode, kube=kube, platform=platform, run_id=run_id, controller=target.snap.controller)
@@ -184,6 +188,8 @@ def test_finalize_hook_fails_after_a_partial_teardown(
             if hook is not None:
                 calls = [c for c in hook.calls(target.snap.name) if c["finalizing"]]
                 assert calls, f"Metacontroller never called the {mode} finalize hook for {target.snap.name}"
+        with checks("DEL-5", "while the cleanup is stuck, the bystander is untouched and still answers"):
+            bystander.check_untouched(platform)
     with allure.step("3-4. the hook recovers: the rest is torn down, nothing recreated, nothing left"):
         deletion.wait_converged(platform, target.snap, timeout=profile.budgets.delete * 2)
     with checks("DEL-5", "the bystander is untouched and still answers"):
