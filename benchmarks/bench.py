@@ -124,7 +124,7 @@ def environment(args: argparse.Namespace, run_id: str) -> Iterator[Env]:
     from swarmconf.selftest.target import ClusterChoice, prepared
 
     if args.own_install:
-        from swarmconf.selftest.own_install import derive
+        from swarmconf.fixtures.private_install import derive
 
         args.profile = str(derive(args.profile, suffix=f"bn{run_id[-4:]}", folder=OUT / run_id))
     profile = load_profile(args.profile)

@@ -39,6 +39,7 @@ def reaper(profile: Profile) -> WorkloadRef:
     return profile.components.reaper
 
 
+@pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("DEL-1", "DEL-2", "DEL-3", "DEL-5")
 def test_deletion_runs_its_four_steps_in_order(
     kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
@@ -153,6 +154,7 @@ def test_deleting_twice_is_harmless(kube: Kube, platform: Platform, target: Prep
         bystander.check_untouched(platform)
 
 
+@pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("DEL-6", "DEL-3", "DEL-5")
 def test_finalize_after_a_partial_teardown_completes_it(
     kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared

@@ -137,7 +137,7 @@ def _delivered(platform: Platform, tenant: Tenant, ws: Workspace, conv: str) -> 
     return "" if platform.traffic_since(ws.swarm_name, mark) else f"the runtime of {ws.swarm_name} recorded nothing"
 
 
-@pytest.mark.alone  # it holds Metacontroller down
+@pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("MSG-2")
 def test_resolution_reads_the_published_service(
     platform: Platform,

@@ -108,6 +108,7 @@ def test_orchestrator_dies_between_workspace_and_userswarm_deletion(
 # --- RPR-2 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("RPR-2", "DEL-5")
 def test_metacontroller_down_during_deletion(
     kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
@@ -199,6 +200,7 @@ def test_finalize_hook_fails_after_a_partial_teardown(
 # --- RPR-4 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("RPR-4", "DEL-5")
 def test_finalizer_force_removed_leaves_nothing_behind(
     kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared

@@ -145,9 +145,9 @@ def say(message: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from swarmconf.fixtures import private_install
     from swarmconf.fixtures.profiles import ProfileError, load_profile
     from swarmconf.reports import rundir
-    from swarmconf.selftest import own_install
     from swarmconf.selftest.expectations import NoDefects, expectations
 
     if args.rejudge:
@@ -164,7 +164,7 @@ def handle(args: argparse.Namespace) -> int:
         if args.own_install or args.lanes > 1:
             base = run.run_id[-4:]
             paths = [
-                str(own_install.derive(args.profile, suffix=f"st{base}{i}", folder=run.path / f"lane{i}"))
+                str(private_install.derive(args.profile, suffix=f"st{base}{i}", folder=run.path / f"lane{i}"))
                 for i in range(args.lanes)
             ]
             args.own_install = args.ignore_other_runs = True

@@ -40,10 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from swarmconf.fixtures import private_install
     from swarmconf.fixtures.profiles import ProfileError, load_profile
     from swarmconf.kube import KubeError
     from swarmconf.reports import rundir, stability
-    from swarmconf.selftest import leftovers, own_install
+    from swarmconf.selftest import leftovers
     from swarmconf.selftest.runner import InnerRun, Interrupted
     from swarmconf.selftest.target import prepared
 
@@ -53,7 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     run = rundir.RunDir(args.reports_dir.resolve(), args.run_id or rundir.new_run_id()).create()
     try:
         if args.own_install:
-            args.profile = str(own_install.derive(args.profile, suffix=f"sb{run.run_id[-4:]}", folder=run.path))
+            args.profile = str(private_install.derive(args.profile, suffix=f"sb{run.run_id[-4:]}", folder=run.path))
         profile = load_profile(args.profile)
     except ProfileError as exc:
         print(f"swarmconf stability: {exc}")

@@ -3,7 +3,7 @@ stability``).
 
 Modules, one job each: :mod:`.expectations` (what each defect must break), :mod:`.runner` (one inner pytest
 run of the suites, in a child process), :mod:`.target` (one cluster and the installed platform(s) for every
-inner run), :mod:`.own_install` (a private install's profile), :mod:`.exclusive` (which clauses' tests take
+inner run), :mod:`.exclusive` (which clauses' tests take
 down shared components), :mod:`.leftovers` (what a defect leaves behind by design, removed after its run) and
 :mod:`.driver` (the matrix: baseline, then each defect, on one or more lanes, always switched back off). The
 CLI commands are :mod:`swarmconf.cli.selftest` and :mod:`swarmconf.cli.stability`; judging and report files

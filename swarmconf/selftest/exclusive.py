@@ -29,6 +29,23 @@ def shared_fault_clauses(suites: Path, faults: Iterable[str] = SHARED_FAULTS) ->
     return frozenset(found)
 
 
+def unmarked_shared_fault_tests(
+    suites: Path, faults: Iterable[str] = SHARED_FAULTS, marker: str = "cluster_wide"
+) -> list[str]:
+    """Tests in ``suites/test_*.py`` that use any of ``faults`` without the ``marker`` that makes them run while no
+    other test runs (under pytest-xdist, on private installs, nothing else keeps them apart)."""
+    wanted = set(faults)
+    found: list[str] = []
+    for path in sorted(suites.glob("test_*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and _uses(node, wanted):
+                marks = {ast.unparse(d) for d in node.decorator_list}
+                if f"pytest.mark.{marker}" not in marks:
+                    found.append(f"{path.name}::{node.name}")
+    return found
+
+
 def _uses(func: ast.FunctionDef, names: set[str]) -> bool:
     for node in ast.walk(func):
         if isinstance(node, ast.Attribute) and node.attr in names:

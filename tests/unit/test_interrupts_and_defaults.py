@@ -93,7 +93,7 @@ class FailingSession:
     def __init__(self) -> None:
         self.closed = False
 
-    def hand_over(self) -> dict[str, Any]:
+    def hand_over(self, worker_id: str) -> dict[str, Any]:
         raise RuntimeError("the cluster never became ready")
 
     def close(self) -> None:
@@ -107,7 +107,8 @@ def test_controller_that_cannot_hand_over_releases_everything(monkeypatch: pytes
     monkeypatch.setattr(parallel, "remove_lock_files", removed.append)
     options = type("Opts", (), {"run_id": "r-1"})()
     config = type("Config", (), {"stash": {plugin.OPTIONS_KEY: options, plugin.PROFILE_KEY: None}})()
-    node = type("Node", (), {"config": config, "workerinput": {}})()
+    gateway = type("Gateway", (), {"id": "gw0"})()
+    node = type("Node", (), {"config": config, "workerinput": {}, "gateway": gateway})()
     with pytest.raises(pytest.exit.Exception) as exited:
         plugin.pytest_configure_node(node)
     assert exited.value.returncode == EXIT_INFRA and "never became ready" in str(exited.value.msg)

@@ -165,12 +165,12 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
 @pytest.mark.parametrize(
     ("workers", "cpus", "extra", "expected"),
     [
-        (None, 2, [], ["-n", "2"]),  # auto on 2 cores: the measured faster default
-        (None, 8, [], ["-n", "2"]),  # more workers are not measured: auto stays at 2
+        (None, 2, [], ["-n", "2", "--dist", "worksteal"]),  # auto on 2 cores: the measured faster default
+        (None, 8, [], ["-n", "2", "--dist", "worksteal"]),  # more workers are not measured: auto stays at 2
         (None, 1, [], []),  # one core: serial
         (0, 2, [], []),
         (1, 2, [], []),  # one worker is serial with extra processes: run serially instead
-        (3, 2, [], ["-n", "3"]),
+        (3, 2, [], ["-n", "3", "--dist", "worksteal"]),
         (None, 2, ["-n", "4"], []),  # pytest arguments that choose win (their own -n stays)
         (None, 2, ["-n4"], []),
         (None, 2, ["--numprocesses=3"], []),

@@ -283,7 +283,7 @@ def test_stop_gives_the_child_one_sigint_to_tear_down(tmp_path: Path) -> None:
 
 
 def test_own_install_renames_the_namespaces_and_keeps_the_rest(tmp_path: Path) -> None:
-    from swarmconf.selftest.own_install import derive
+    from swarmconf.fixtures.private_install import derive
 
     original = load_profile("reference")
     derived = load_profile(derive("reference", suffix="st1234", folder=tmp_path))
@@ -403,6 +403,24 @@ def test_exclusive_clauses_come_from_the_suites_that_take_down_metacontroller() 
     found = shared_fault_clauses(SUITES)
     assert {"RPR-2", "RPR-4", "MSG-2"} <= found  # MSG-2: its published-Service test holds Metacontroller down
     assert "ISO-1" not in found and "MSG-4" not in found
+
+
+def test_every_test_that_takes_down_metacontroller_is_marked_cluster_wide() -> None:
+    """On private installs only the ``cluster_wide`` marker keeps such a test from running beside others."""
+    from swarmconf.selftest.exclusive import unmarked_shared_fault_tests
+    from swarmconf.selftest.runner import SUITES
+
+    assert unmarked_shared_fault_tests(SUITES) == []
+
+
+def test_the_cluster_wide_scan_finds_an_unmarked_test(tmp_path: Path) -> None:
+    from swarmconf.selftest.exclusive import unmarked_shared_fault_tests
+
+    (tmp_path / "test_x.py").write_text(
+        "@pytest.mark.cluster_wide\ndef test_a(kube):\n    faults.metacontroller_down(kube, x)\n\n"
+        "@pytest.mark.alone\ndef test_b(kube):\n    with faults.metacontroller_down(kube, x):\n        pass\n"
+    )
+    assert unmarked_shared_fault_tests(tmp_path) == ["test_x.py::test_b"]
 
 
 def test_exclusive_scan_reads_decorators_and_calls(tmp_path: Path) -> None:

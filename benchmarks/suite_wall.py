@@ -1,0 +1,197 @@
+"""Wall time of the whole conformance suite, N runs on one kept cluster, and what the cluster peaked at meanwhile.
+
+    .venv/bin/python benchmarks/suite_wall.py --kubeconfig ~/.cache/swarm-conformance/clusters/NAME/kubeconfig \\
+        [--runs 5] [--workers auto] [--label after] [-- extra pytest arguments]
+
+Each run is ``swarmconf run --cluster existing --kubeconfig K`` exactly as a developer types it (a child process;
+its reports land in ``reports/out/<run-id>/`` as usual). Measured per run: the wall time of the command, its exit
+code, and from the run's ``summary.json`` the tests' own time per area and per test. While the runs go on, the kind
+node containers of the cluster (``docker stats``, every ``--interval`` seconds) give the CPU (100 % = one core) and
+memory the cluster peaked at.
+
+Written to ``reports/out/bench/suite-<label>-<time>.json`` and ``.md``: the median wall time (and every run's),
+the median of each area's time, the ten slowest tests of the median run, and the peaks. A run that fails is
+reported as such and still counts in the table: a fast suite that fails is no result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "reports" / "out"
+SWARMCONF = Path(sys.executable).with_name("swarmconf")
+
+
+def kind_cluster_name(kubeconfig: Path) -> str | None:
+    """The kind cluster behind a kubeconfig made by kind (its current context is ``kind-<name>``), else None."""
+    doc = yaml.safe_load(kubeconfig.read_text()) or {}
+    context = str(doc.get("current-context") or "")
+    return context.removeprefix("kind-") if context.startswith("kind-") else None
+
+
+def _bytes(text: str) -> float:
+    """``1.09GiB`` → bytes (docker stats' units)."""
+    units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * units[unit]
+    return float(text)
+
+
+class Sampler:
+    """``docker stats`` of a kind cluster's node containers in a thread: the peak CPU % and memory, summed."""
+
+    def __init__(self, cluster: str, interval: float):
+        self.cluster, self.interval = cluster, interval
+        self.peak_cpu = 0.0
+        self.peak_memory = 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            cpu, memory = self._read()
+            if cpu is not None:
+                self.samples += 1
+                self.peak_cpu, self.peak_memory = max(self.peak_cpu, cpu), max(self.peak_memory, memory)
+            self._stop.wait(self.interval)
+
+    def _read(self) -> tuple[float | None, float]:
+        done = subprocess.run(
+            ["docker", "stats", "--no-stream", "--format", "{{json .}}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        mine = [r for r in rows if str(r.get("Name", "")).startswith(f"{self.cluster}-")]
+        if not mine:
+            return None, 0.0
+        cpu = sum(float(r["CPUPerc"].rstrip("%")) for r in mine)
+        memory = sum(_bytes(r["MemUsage"].split("/")[0].strip()) for r in mine)
+        return cpu, memory
+
+
+def one_run(kubeconfig: Path, workers: str, extra: list[str]) -> dict[str, Any]:
+    """One ``swarmconf run``: wall time, exit code, and the summary's timings."""
+    run_id = f"bench-{datetime.now(UTC):%H%M%S}"
+    cmd = [str(SWARMCONF), "run", "--cluster", "existing", "--kubeconfig", str(kubeconfig), "--workers", workers]
+    cmd += ["--run-id", run_id, "--", *extra]
+    started = time.monotonic()
+    with (OUT / "bench" / f"{run_id}.log").open("w") as log:
+        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    wall = time.monotonic() - started
+    summary_path = OUT / run_id / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    timings = summary.get("timings") or {}
+    return {
+        "run_id": run_id,
+        "exit_code": code,
+        "verdict": summary.get("verdict"),
+        "wall_seconds": round(wall, 1),
+        "test_seconds": timings.get("total_seconds"),
+        "areas": timings.get("areas") or {},
+        "tests": timings.get("tests") or [],
+    }
+
+
+def report(runs: list[dict[str, Any]], sampler: Sampler | None, args: argparse.Namespace) -> dict[str, Any]:
+    """The benchmark's result: medians, the median run's slowest tests, the peaks."""
+    walls = [r["wall_seconds"] for r in runs]
+    median_wall = statistics.median(walls)
+    median_run = min(runs, key=lambda r: abs(r["wall_seconds"] - median_wall))
+    areas = sorted({a for r in runs for a in r["areas"]})
+    return {
+        "label": args.label,
+        "workers": args.workers,
+        "extra": args.extra,
+        "runs": [{k: v for k, v in r.items() if k != "tests"} for r in runs],
+        "failed_runs": [r["run_id"] for r in runs if r["exit_code"] != 0],
+        "median_wall_seconds": median_wall,
+        "median_area_seconds": {a: statistics.median(r["areas"].get(a, 0.0) for r in runs) for a in areas},
+        "slowest_tests": sorted(median_run["tests"], key=lambda t: -float(t.get("seconds") or 0))[:10],
+        "slowest_from_run": median_run["run_id"],
+        "peak_cpu_percent": round(sampler.peak_cpu, 1) if sampler else None,
+        "peak_memory_bytes": round(sampler.peak_memory) if sampler else None,
+        "samples": sampler.samples if sampler else 0,
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The result as Markdown."""
+    lines = [
+        f"# Suite wall time: {data['label']} (workers {data['workers']})",
+        "",
+        f"- median wall: **{data['median_wall_seconds']:.0f} s** over {len(data['runs'])} runs; "
+        f"failed runs: {', '.join(data['failed_runs']) or 'none'}",
+    ]
+    if data["peak_cpu_percent"] is not None:
+        lines.append(
+            f"- cluster peak: CPU {data['peak_cpu_percent']:.0f} % (100 % = one core), memory "
+            f"{data['peak_memory_bytes'] / 2**30:.2f} GiB ({data['samples']} samples)"
+        )
+    lines += ["", "| run | exit | wall s | tests s |", "|---|---|---|---|"]
+    lines += [f"| {r['run_id']} | {r['exit_code']} | {r['wall_seconds']} | {r['test_seconds']} |" for r in data["runs"]]
+    lines += ["", "| area | median s |", "|---|---|"]
+    lines += [f"| {a} | {s:.1f} |" for a, s in data["median_area_seconds"].items()]
+    lines += ["", f"Ten slowest tests of {data['slowest_from_run']}:", "", "| test | s | status |", "|---|---|---|"]
+    lines += [f"| {t['nodeid']} | {t['seconds']} | {t['status']} |" for t in data["slowest_tests"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubeconfig", type=Path, required=True, help="a kept cluster's kubeconfig")
+    parser.add_argument("--runs", type=int, default=5, help="how many runs (default 5: the median of 5)")
+    parser.add_argument("--workers", default="auto", help="swarmconf run --workers (default auto)")
+    parser.add_argument("--label", default="suite", help="a name for this measurement (before, after, ...)")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between docker stats samples")
+    parser.add_argument("extra", nargs="*", help="pytest arguments for every run (after --)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    (OUT / "bench").mkdir(parents=True, exist_ok=True)
+    cluster = kind_cluster_name(args.kubeconfig.expanduser())
+    use_docker = cluster is not None and shutil.which("docker") is not None
+    runs: list[dict[str, Any]] = []
+    sampler = Sampler(cluster, args.interval) if use_docker and cluster else None
+    with sampler if sampler else contextlib.nullcontext():
+        for index in range(args.runs):
+            runs.append(one_run(args.kubeconfig.expanduser(), args.workers, args.extra))
+            last = runs[-1]
+            print(f"run {index + 1}/{args.runs}: {last['run_id']} exit {last['exit_code']} {last['wall_seconds']} s")
+    data = report(runs, sampler, args)
+    stem = OUT / "bench" / f"suite-{args.label}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    stem.with_suffix(".json").write_text(json.dumps(data, indent=2))
+    stem.with_suffix(".md").write_text(markdown(data))
+    print(markdown(data))
+    print(f"written: {stem}.json, {stem}.md")
+    return 0 if not data["failed_runs"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
