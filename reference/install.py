@@ -47,7 +47,7 @@ SECRET_NAME = "reference-platform-keys"
 DEFAULTS: dict[str, str] = {
     "PLATFORM_NAMESPACE": "swarm-system",
     "RUNTIME_NAMESPACE": "userswarms",
-    "REAPER_SCHEDULE": "*/2 * * * *",
+    "REAPER_SCHEDULE": "* * * * *",
     "ORCHESTRATOR_STORAGE": "1Gi",
     # user tokens: "hmac" (the Secret's token-key) or "jwt" (an issuer's JWKS; the harness gives JWT_* for its own)
     "AUTH_MODE": "hmac",

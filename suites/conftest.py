@@ -35,17 +35,29 @@ def harness_namespace(platform: Platform) -> str:
     return HARNESS_NAMESPACE
 
 
+#: The prepared workspaces a test can ask for, by fixture name.
+PREPARED = ("target", "bystander")
+
+
 @pytest.fixture
-def target(
-    platform: Platform, tenant_factory: Callable[..., Any], workspace_factory: Callable[..., Any]
-) -> deletion.Prepared:
+def prepared(
+    request: pytest.FixtureRequest,
+    platform: Platform,
+    tenant_factory: Callable[..., Any],
+    workspace_factory: Callable[..., Any],
+) -> dict[str, deletion.Prepared]:
+    """The prepared workspaces the test asks for (of :data:`PREPARED`), created together and verified side by side."""
+    wanted = [name for name in PREPARED if name in request.fixturenames]
+    return deletion.prepare_many(platform, tenant_factory, workspace_factory, wanted)
+
+
+@pytest.fixture
+def target(prepared: dict[str, deletion.Prepared]) -> deletion.Prepared:
     """The workspace a test deletes: verified, with data on its volume, pinned before anything happens."""
-    return deletion.prepare(platform, tenant_factory, workspace_factory, "target")
+    return prepared["target"]
 
 
 @pytest.fixture
-def bystander(
-    platform: Platform, tenant_factory: Callable[..., Any], workspace_factory: Callable[..., Any]
-) -> deletion.Prepared:
+def bystander(prepared: dict[str, deletion.Prepared]) -> deletion.Prepared:
     """Another user's workspace that no deletion, sweep or failed cleanup may touch (DEL-5)."""
-    return deletion.prepare(platform, tenant_factory, workspace_factory, "bystander")
+    return prepared["bystander"]

@@ -23,12 +23,13 @@ from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.deletion import Prepared
 from swarmconf.fixtures.marks import checks, proves
 from swarmconf.fixtures.platform import Platform, PlatformError, TrafficMark
+from swarmconf.fixtures.plugin import MetacontrollerDown
 from swarmconf.fixtures.profiles import Profile, WorkloadRef
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
 
-#: Under pytest-xdist these tests run while no other test runs: they suspend and run the reaper and take
-#: Metacontroller down.
+#: They suspend and run their install's reaper: under pytest-xdist each worker has a private install, else
+#: they run while no other test runs. Those that take Metacontroller down are also ``cluster_wide``.
 pytestmark = pytest.mark.alone
 
 DELETED = (200, 202, 204)
@@ -42,7 +43,12 @@ def reaper(profile: Profile) -> WorkloadRef:
 @pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("DEL-1", "DEL-2", "DEL-3", "DEL-5")
 def test_deletion_runs_its_four_steps_in_order(
-    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+    kube: Kube,
+    platform: Platform,
+    profile: Profile,
+    target: Prepared,
+    bystander: Prepared,
+    metacontroller_down: MetacontrollerDown,
 ) -> None:
     """DEL-1, DEL-2, DEL-3 (and DEL-5): the four steps, each observed while the next one is held back.
 
@@ -56,7 +62,7 @@ def test_deletion_runs_its_four_steps_in_order(
     hold = next(iter(target.snap.of_kind("ConfigMap", "ServiceAccount", "Secret")))
     with contextlib.ExitStack() as stack:
         stack.enter_context(faults.cronjob_suspended(kube, reaper(profile)))
-        with faults.metacontroller_down(kube, profile.components.metacontroller):
+        with metacontroller_down():
             with checks("DEL-1", "1. the user deletes the workspace through the API"):
                 deletion.delete_through_api(target)
                 consistently(
@@ -157,13 +163,18 @@ def test_deleting_twice_is_harmless(kube: Kube, platform: Platform, target: Prep
 @pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("DEL-6", "DEL-3", "DEL-5")
 def test_finalize_after_a_partial_teardown_completes_it(
-    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+    kube: Kube,
+    platform: Platform,
+    profile: Profile,
+    target: Prepared,
+    bystander: Prepared,
+    metacontroller_down: MetacontrollerDown,
 ) -> None:
     """DEL-6 (and DEL-3, DEL-5): the finalize hook, first called after part of the teardown is done,
     tears down the rest and recreates nothing."""
     partial = target.snap.of_kind("StatefulSet", "ConfigMap")
     rest = [c for c in target.snap.children if c not in partial]
-    with faults.metacontroller_down(kube, profile.components.metacontroller):
+    with metacontroller_down():
         with allure.step("1. the user deletes the workspace through the API"):
             deletion.delete_through_api(target)
         with allure.step("2. the UserSwarm is deleted (Metacontroller is down: it stays terminating)"):

@@ -23,6 +23,7 @@ from swarmconf.fixtures import enforcement, faults, model_stub
 from swarmconf.fixtures.cleanup import run_labels
 from swarmconf.fixtures.marks import proves
 from swarmconf.fixtures.platform import Platform, TrafficMark
+from swarmconf.fixtures.plugin import MetacontrollerDown
 from swarmconf.fixtures.profiles import dig
 from swarmconf.fixtures.tenants import Tenant, Workspace
 from swarmconf.kube import Kube, KubeError
@@ -146,6 +147,7 @@ def test_resolution_reads_the_published_service(
     harness_namespace: str,
     tenant_factory: TenantFactory,
     workspace_factory: WorkspaceFactory,
+    metacontroller_down: MetacontrollerDown,
 ) -> None:
     """MSG-2: the Service is the one the workspace's UserSwarm status publishes, not a name rebuilt from the
     workspace ID.
@@ -168,7 +170,7 @@ def test_resolution_reads_the_published_service(
     published, namespace = str(dig(swarm, profile.swarm.service_name)), platform.runtime_namespace(swarm)
     pod_ips = {dig(p, "status.podIP") for p in platform.runtime_pods(ws.swarm_name)} - {None}
     with (
-        faults.metacontroller_down(kube, profile.components.metacontroller),
+        metacontroller_down(),
         faults.service_republished(
             kube,
             swarm=swarm,

@@ -32,6 +32,7 @@ from swarmconf.fixtures.cleanup import HARNESS_NAMESPACE, run_labels
 from swarmconf.fixtures.deletion import Prepared
 from swarmconf.fixtures.marks import checks, proves
 from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.plugin import MetacontrollerDown
 from swarmconf.fixtures.profiles import CrashSpec, Profile
 from swarmconf.kube import Kube
 from swarmconf.waits import consistently, wait_for
@@ -111,12 +112,17 @@ def test_orchestrator_dies_between_workspace_and_userswarm_deletion(
 @pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("RPR-2", "DEL-5")
 def test_metacontroller_down_during_deletion(
-    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+    kube: Kube,
+    platform: Platform,
+    profile: Profile,
+    target: Prepared,
+    bystander: Prepared,
+    metacontroller_down: MetacontrollerDown,
 ) -> None:
     """RPR-2 (and DEL-5): with Metacontroller down the UserSwarm stays terminating with its finalizer and
     children; when it returns, the cleanup completes. Another user's workspace is untouched and answers while
     the cleanup is stuck, and after."""
-    with faults.metacontroller_down(kube, profile.components.metacontroller):
+    with metacontroller_down():
         with allure.step("1. the user deletes the workspace through the API"):
             deletion.delete_through_api(target)
         with allure.step("2. the UserSwarm is deleted, and stays: nothing runs the finalize hook"):
@@ -203,7 +209,12 @@ def test_finalize_hook_fails_after_a_partial_teardown(
 @pytest.mark.cluster_wide  # it holds Metacontroller down
 @proves("RPR-4", "DEL-5")
 def test_finalizer_force_removed_leaves_nothing_behind(
-    kube: Kube, platform: Platform, profile: Profile, target: Prepared, bystander: Prepared
+    kube: Kube,
+    platform: Platform,
+    profile: Profile,
+    target: Prepared,
+    bystander: Prepared,
+    metacontroller_down: MetacontrollerDown,
 ) -> None:
     """RPR-4 (and DEL-5): the finalizer is stripped while children are left (dangling ownerReferences);
     the garbage collector collects them and nothing of the workspace remains.
@@ -213,7 +224,7 @@ def test_finalizer_force_removed_leaves_nothing_behind(
     """
     crd = profile.crd
     held_ref = next(iter(target.snap.of_kind("ConfigMap", "ServiceAccount", "Secret")))
-    with faults.metacontroller_down(kube, profile.components.metacontroller):
+    with metacontroller_down():
         with allure.step("1-2. the workspace and its UserSwarm are deleted (Metacontroller is down)"):
             deletion.delete_through_api(target)
             deletion.wait_terminating(platform, target.snap)

@@ -68,7 +68,7 @@ class WebhookSettings(_Settings):
     node_ip: str = Field(default="", description="This pod's node IP (downward API); used only by a defect.")
     verify_timeout_seconds: float = Field(default=2.0, description="Timeout of one identity challenge.")
     verified_resync_seconds: float = Field(default=30.0, description="Re-check period once verified.")
-    pending_resync_seconds: float = Field(default=2.0, description="Re-check period until verified.")
+    pending_resync_seconds: float = Field(default=1.0, description="Re-check period until verified.")
     stale_deletion_seconds: float = Field(default=10.0, description="Age after which a deletion counts as stale.")
     model_provider_url: str = Field(
         default="", description="OpenAI-style base URL (…/v1) given to every runtime; empty: runtimes echo."

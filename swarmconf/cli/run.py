@@ -89,6 +89,9 @@ AUTO_WORKERS = 2
 """Measured on a 2-core machine, whole suite on one cluster: 2 workers took 12 min against 14 min serially.
 More workers are not measured: the single kind node, not the test processes, is what the tests wait on."""
 
+DISTRIBUTION = ("--dist", "load", "--maxschedchunk", "1")
+"""How ``swarmconf run`` hands tests to its workers."""
+
 # pytest arguments that choose the distribution themselves, or that do not work under xdist.
 _CHOOSES_WORKERS = ("-n", "--numprocesses", "--dist", "--pdb", "--trace", "no:xdist", "-pno:xdist")
 
@@ -112,9 +115,9 @@ def worker_args(workers: int | None, extra: list[str]) -> list[str]:
         return []
     if workers is None:
         workers = AUTO_WORKERS if (os.cpu_count() or 1) >= AUTO_WORKERS else 0
-    # worksteal: test times range from 13 s to two minutes, so a worker that runs out of tests takes some from
-    # another's queue instead of idling while it works through a fixed share.
-    return ["-n", str(workers), "--dist", "worksteal"] if workers >= 2 else []
+    # load, one test at a time: a free worker takes the next test of the collection, which the workers sort
+    # longest first (swarmconf.fixtures.ordering), so the two-minute tests start early and the short ones fill in.
+    return ["-n", str(workers), *DISTRIBUTION] if workers >= 2 else []
 
 
 def run_command(args: argparse.Namespace) -> int:

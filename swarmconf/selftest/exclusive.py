@@ -46,6 +46,22 @@ def unmarked_shared_fault_tests(
     return found
 
 
+def direct_shared_fault_calls(suites: Path, faults: Iterable[str] = SHARED_FAULTS) -> list[str]:
+    """Tests in ``suites/test_*.py`` that call a shared fault through the ``faults`` package (``faults.X(...)``)
+    instead of the fixture of the same name, which holds the run's lock exclusively around it."""
+    wanted = set(faults)
+    found: list[str] = []
+    for path in sorted(suites.glob("test_*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Attribute) and sub.attr in wanted:
+                        found.append(f"{path.name}::{node.name}")
+                        break
+    return found
+
+
 def _uses(func: ast.FunctionDef, names: set[str]) -> bool:
     for node in ast.walk(func):
         if isinstance(node, ast.Attribute) and node.attr in names:

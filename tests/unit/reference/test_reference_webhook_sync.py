@@ -123,7 +123,7 @@ def test_status_progresses_pending_verifying_running(webhook_settings: WebhookSe
     assert verifying["status"]["phase"] == "Verifying"
     assert condition(verifying["status"], "Ready")["status"] == "True"
     assert condition(verifying["status"], "Verified")["status"] == "False"
-    assert verifying["resyncAfterSeconds"] == 2.0
+    assert verifying["resyncAfterSeconds"] == 1.0
     assert failing.calls == [(BASE, "userswarms", 42617, WORKSPACE)]
     running = sync(make_hooks(webhook_settings), request(parent(status=verifying["status"]), as_observed(desired)))
     assert running["status"]["phase"] == "Running"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from swarmconf.cli import run as run_cli
-from swarmconf.cli.run import SUITES, pytest_command
+from swarmconf.cli.run import DISTRIBUTION, SUITES, pytest_command
 from swarmconf.contract import CLAUSES, Level
 from swarmconf.reports import allure_html, manifest, rundir, toolchain
 from swarmconf.reports.exitcodes import ExitCode
@@ -165,12 +165,12 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
 @pytest.mark.parametrize(
     ("workers", "cpus", "extra", "expected"),
     [
-        (None, 2, [], ["-n", "2", "--dist", "worksteal"]),  # auto on 2 cores: the measured faster default
-        (None, 8, [], ["-n", "2", "--dist", "worksteal"]),  # more workers are not measured: auto stays at 2
+        (None, 2, [], ["-n", "2", *DISTRIBUTION]),  # auto on 2 cores: the measured faster default
+        (None, 8, [], ["-n", "2", *DISTRIBUTION]),  # more workers are not measured: auto stays at 2
         (None, 1, [], []),  # one core: serial
         (0, 2, [], []),
         (1, 2, [], []),  # one worker is serial with extra processes: run serially instead
-        (3, 2, [], ["-n", "3", "--dist", "worksteal"]),
+        (3, 2, [], ["-n", "3", *DISTRIBUTION]),
         (None, 2, ["-n", "4"], []),  # pytest arguments that choose win (their own -n stays)
         (None, 2, ["-n4"], []),
         (None, 2, ["--numprocesses=3"], []),

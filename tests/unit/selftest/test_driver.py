@@ -413,6 +413,24 @@ def test_every_test_that_takes_down_metacontroller_is_marked_cluster_wide() -> N
     assert unmarked_shared_fault_tests(SUITES) == []
 
 
+def test_the_suites_take_metacontroller_down_only_through_the_locking_fixture() -> None:
+    """``faults.metacontroller_down`` called directly would hold Metacontroller down beside other tests."""
+    from swarmconf.selftest.exclusive import direct_shared_fault_calls
+    from swarmconf.selftest.runner import SUITES
+
+    assert direct_shared_fault_calls(SUITES) == []
+
+
+def test_the_direct_call_scan_finds_a_call_through_the_package(tmp_path: Path) -> None:
+    from swarmconf.selftest.exclusive import direct_shared_fault_calls
+
+    (tmp_path / "test_x.py").write_text(
+        "@pytest.mark.cluster_wide\ndef test_a(metacontroller_down):\n    with metacontroller_down():\n        pass\n\n"
+        "@pytest.mark.cluster_wide\ndef test_b(kube):\n    with faults.metacontroller_down(kube, x):\n        pass\n"
+    )
+    assert direct_shared_fault_calls(tmp_path) == ["test_x.py::test_b"]
+
+
 def test_the_cluster_wide_scan_finds_an_unmarked_test(tmp_path: Path) -> None:
     from swarmconf.selftest.exclusive import unmarked_shared_fault_tests
 
