@@ -165,8 +165,8 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
 @pytest.mark.parametrize(
     ("workers", "cpus", "extra", "expected"),
     [
-        (None, 2, [], ["-n", "2", *DISTRIBUTION]),  # auto on 2 cores: the measured faster default
-        (None, 8, [], ["-n", "2", *DISTRIBUTION]),  # more workers are not measured: auto stays at 2
+        (None, 2, [], ["-n", "4", *DISTRIBUTION]),  # auto on 2 cores: the measured faster default
+        (None, 8, [], ["-n", "4", *DISTRIBUTION]),  # more workers are not measured: auto stays at 4
         (None, 1, [], []),  # one core: serial
         (0, 2, [], []),
         (1, 2, [], []),  # one worker is serial with extra processes: run serially instead
