@@ -13,6 +13,7 @@ a run found it already installed, for the run manifest and the reports.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ CRD_NAMES = (
     "decoratorcontrollers.metacontroller.k8s.io",
     "controllerrevisions.metacontroller.k8s.io",
 )
+CLIENT_ARGS = ("--client-go-qps=50", "--client-go-burst=100")
+"""Flags upstream's binary takes (``pkg/cmd/metacontroller/main.go``) that the harness adds to upstream's args.
+Upstream's defaults (5 requests per second, bursts of 10, for every controller it runs together) make a
+controller serving several installs and a suite's parallel workers queue its writes: each workspace is about ten
+writes, its deletion as many again. Only how fast Metacontroller may talk to the API server changes, not what it
+does; the run manifest records the args."""
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
 
 
@@ -61,6 +68,19 @@ def manifests(archive: Path | None = None) -> list[dict[str, Any]]:
     return objects
 
 
+def tuned(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Upstream's objects with :data:`CLIENT_ARGS` added to its container's args (a flag upstream already sets
+    is replaced)."""
+    names = {arg.split("=", 1)[0] for arg in CLIENT_ARGS}
+    out = copy.deepcopy(objects)
+    for obj in out:
+        if obj["kind"] == "StatefulSet":
+            container = obj["spec"]["template"]["spec"]["containers"][0]
+            kept = [a for a in container.get("args") or [] if a.split("=", 1)[0] not in names]
+            container["args"] = [*kept, *CLIENT_ARGS]
+    return out
+
+
 def nodes_have_image(kube: Kube, image: str = UPSTREAM_IMAGE) -> bool:
     """Whether every node already holds ``image`` (then nothing needs pulling or loading)."""
     nodes = client.CoreV1Api(kube.api_client).list_node().items
@@ -85,7 +105,7 @@ def install_metacontroller(api_client: client.ApiClient, *, timeout: float) -> d
     what to do, instead of waiting out ``timeout``.
     """
     kube = Kube(api_client=api_client, kubeconfig=None, context=None)
-    objects = manifests()
+    objects = tuned(manifests())
     try:
         kube.apply(objects)
     except KubeError as exc:
@@ -122,10 +142,14 @@ def install_metacontroller(api_client: client.ApiClient, *, timeout: float) -> d
 
 
 def runs_another_image(kube: Kube) -> bool:
-    """Whether ``metacontroller/metacontroller`` exists but runs another image than the pinned upstream one (e.g.
-    a kept cluster from an older harness): then the run must bring it to the pin, not judge on it."""
+    """Whether ``metacontroller/metacontroller`` exists but runs another image than the pinned upstream one, or
+    without :data:`CLIENT_ARGS` (e.g. a kept cluster from an older harness): then the run must bring it to the
+    pin, not judge on it."""
     found = kube.get("apps/v1", "StatefulSet", WORKLOAD, NAMESPACE)
-    return found is not None and found["spec"]["template"]["spec"]["containers"][0]["image"] != UPSTREAM_IMAGE
+    if found is None:
+        return False
+    container = found["spec"]["template"]["spec"]["containers"][0]
+    return container["image"] != UPSTREAM_IMAGE or not set(CLIENT_ARGS) <= set(container.get("args") or [])
 
 
 def describe_metacontroller(
@@ -137,6 +161,7 @@ def describe_metacontroller(
         return {"workload": f"{kind.lower()}/{name}", "namespace": namespace, "present": False, **extra}
     template = workload["spec"]["template"]
     image = template["spec"]["containers"][0]["image"]
+    args = list(template["spec"]["containers"][0].get("args") or [])
     selector = ",".join(f"{k}={v}" for k, v in (workload["spec"]["selector"].get("matchLabels") or {}).items())
     image_ids = sorted(
         {
@@ -151,6 +176,7 @@ def describe_metacontroller(
         "implementation": "upstream" if image.split(":")[0] == UPSTREAM_IMAGE.split(":")[0] else "other",
         "version": tag,
         "image": image,
+        "args": args,
         "image_ids": image_ids,
         "image_digests": sorted({i.rsplit("@", 1)[-1] for i in image_ids}),
         "namespace": namespace,
