@@ -10,7 +10,7 @@ of :data:`SHARED_FAULTS` and returns every clause those tests name with ``@prove
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 SHARED_FAULTS = ("metacontroller_down",)
@@ -21,11 +21,9 @@ def shared_fault_clauses(suites: Path, faults: Iterable[str] = SHARED_FAULTS) ->
     """Clauses named by tests in ``suites/test_*.py`` that use any of ``faults``."""
     wanted = set(faults)
     found: set[str] = set()
-    for path in sorted(suites.glob("test_*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and _uses(node, wanted):
-                found.update(_clauses(node))
+    for _, node in _tests(suites):
+        if _uses(node, wanted):
+            found.update(_clauses(node))
     return frozenset(found)
 
 
@@ -36,13 +34,9 @@ def unmarked_shared_fault_tests(
     other test runs (under pytest-xdist, on private installs, nothing else keeps them apart)."""
     wanted = set(faults)
     found: list[str] = []
-    for path in sorted(suites.glob("test_*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and _uses(node, wanted):
-                marks = {ast.unparse(d) for d in node.decorator_list}
-                if f"pytest.mark.{marker}" not in marks:
-                    found.append(f"{path.name}::{node.name}")
+    for path, node in _tests(suites):
+        if _uses(node, wanted) and f"pytest.mark.{marker}" not in {ast.unparse(d) for d in node.decorator_list}:
+            found.append(f"{path.name}::{node.name}")
     return found
 
 
@@ -51,15 +45,19 @@ def direct_shared_fault_calls(suites: Path, faults: Iterable[str] = SHARED_FAULT
     instead of the fixture of the same name, which holds the run's lock exclusively around it."""
     wanted = set(faults)
     found: list[str] = []
-    for path in sorted(suites.glob("test_*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Attribute) and sub.attr in wanted:
-                        found.append(f"{path.name}::{node.name}")
-                        break
+    for path, node in _tests(suites):
+        # Attributes only: the fixture of the same name is a parameter (a Name), which is what tests should use.
+        if any(isinstance(sub, ast.Attribute) and sub.attr in wanted for sub in ast.walk(node)):
+            found.append(f"{path.name}::{node.name}")
     return found
+
+
+def _tests(suites: Path) -> Iterator[tuple[Path, ast.FunctionDef]]:
+    """Every test function in ``suites/test_*.py``, with its file."""
+    for path in sorted(suites.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                yield path, node
 
 
 def _uses(func: ast.FunctionDef, names: set[str]) -> bool:
