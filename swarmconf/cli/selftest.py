@@ -7,8 +7,8 @@ and the Allure HTML to ``<reports-dir>/<matrix-id>/`` (default ``reports/out/sel
 inner runs' own reports under ``runs/``.
 
 On a shared cluster, ``--own-install`` installs the platform again under namespaces of this self-test, so its
-defect switch reaches no one else's runs; ``--lanes N`` runs rows side by side on N such installs (rows whose
-tests take Metacontroller down still run alone). Both installs are removed at the end.
+defect switch reaches no one else's runs; ``--lanes N`` runs rows side by side on N such installs (a block of a
+test that takes Metacontroller down waits for the other lanes' running tests). The installs are removed at the end.
 
 Exit codes: 0 every defect caught and the baseline green; 1 a defect missed, a collateral failure, or an
 inconclusive row; 3 infrastructure (no cluster, install failed, the defect switch did not answer); 130
@@ -72,8 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--lanes",
         type=int,
         default=2,
-        help="run rows side by side on this many private installs (more than 1 implies --own-install; rows whose "
-        "tests take down shared components still run alone; default: 2)",
+        help="run rows side by side on this many private installs (more than 1 implies --own-install; a block "
+        "that takes Metacontroller down waits for the other lanes' running tests; default: 2)",
     )
     parser.add_argument("--no-html", action="store_true", help="do not generate the Allure HTML")
     parser.add_argument(
@@ -124,8 +124,11 @@ def cluster_choice(args: argparse.Namespace) -> Any:
     )
 
 
-def runner_for(args: argparse.Namespace, handle: Any, profile: str | None = None) -> Any:
-    """The inner-run runner pointed at the prepared cluster (and at ``profile``, default ``--profile``)."""
+def runner_for(
+    args: argparse.Namespace, handle: Any, profile: str | None = None, *, run_lock: Path | None = None
+) -> Any:
+    """The inner-run runner pointed at the prepared cluster (and at ``profile``, default ``--profile``), its runs
+    taking ``run_lock`` when given (see :class:`~swarmconf.selftest.runner.Target`)."""
     from swarmconf.selftest.runner import PytestRunner, Target
 
     extra = tuple(a for a in (args.pytest_args or []) if a != "--")
@@ -136,6 +139,7 @@ def runner_for(args: argparse.Namespace, handle: Any, profile: str | None = None
         level=args.level,
         timeout_scale=args.timeout_scale,
         pytest_args=extra,
+        run_lock=run_lock,
     )
     return PytestRunner(target)
 
@@ -177,9 +181,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any], run: Any) -> int:
+    from swarmconf.fixtures import parallel
     from swarmconf.selftest.driver import Plan, run_matrix
-    from swarmconf.selftest.exclusive import shared_fault_clauses
-    from swarmconf.selftest.runner import SUITES
     from swarmconf.selftest.target import prepared
 
     plan = Plan(
@@ -190,7 +193,6 @@ def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any]
         allow_co_named=args.allow_co_named,
         wait_idle=args.wait_idle,
         ignore_other_runs=args.ignore_other_runs,
-        exclusive=shared_fault_clauses(SUITES) if len(lanes) > 1 else frozenset(),
         baseline_shards=len(lanes),
         baseline_from=args.baseline_from.resolve() if args.baseline_from else None,
     )
@@ -198,16 +200,20 @@ def _run(args: argparse.Namespace, lanes: list[tuple[str, Any]], exps: list[Any]
     say(f"reports in {run.path}")
     started_ms, started = int(time.time() * 1000), time.monotonic()
     profiles = [p for _, p in lanes]
+    # Side by side, the lanes' runs share one lock: a block that takes Metacontroller down runs alone.
+    lock = parallel.lock_path(run.run_id) if len(lanes) > 1 else None
     matrix = None
     try:
         with prepared(cluster_choice(args), profiles, run_id=run.run_id, log=say) as prep:
             say(f"cluster {prep.handle.name} ready; preparation took " + _secs(prep.seconds))
-            steps = [_lane(args, prep, i, path) for i, (path, _) in enumerate(lanes)]
+            steps = [_lane(args, prep, i, path, lock) for i, (path, _) in enumerate(lanes)]
             try:
                 matrix = run_matrix(plan, steps)
                 matrix.meta.update(_meta(args, prep, profiles[0]))
             finally:
                 _all_off(prep)
+                if lock is not None:
+                    parallel.remove_lock_files(lock)
     except KeyboardInterrupt:
         say("interrupted before the matrix could be judged; every defect is switched off")
         return EXIT_INTERRUPTED
@@ -238,13 +244,13 @@ def _all_off(prep: Any) -> None:
             )
 
 
-def _lane(args: argparse.Namespace, prep: Any, index: int, profile_path: str) -> Any:
+def _lane(args: argparse.Namespace, prep: Any, index: int, profile_path: str, lock: Path | None) -> Any:
     from swarmconf.selftest import leftovers
     from swarmconf.selftest.driver import Steps
 
     platform = prep.platforms[index]
     return Steps(
-        runner=runner_for(args, prep.handle, profile_path),
+        runner=runner_for(args, prep.handle, profile_path, run_lock=lock),
         switch_off=lambda: platform.set_defect(None),
         clean=lambda rid: leftovers.remove(platform, rid),
         other_runs=prep.other_runs,

@@ -2,10 +2,10 @@
 
 Each lane is one install of the platform with its own defect switch and its own :class:`Steps` (injected, so
 the order and the guarantees are tested without a cluster). With one lane every row runs in turn. With more
-(``swarmconf selftest --lanes N``, each lane a private install), rows run side by side, except *exclusive*
-rows — those whose tests take down something every install shares (:mod:`swarmconf.selftest.exclusive`) —
-which run alone on lane 0 once the others are done. The baseline is split into shards the same way: one
-exclusive shard with the shared-fault clauses, the other clauses spread over the lanes.
+(``swarmconf selftest --lanes N``, each lane a private install), every row runs in the next free lane. What
+every install shares (Metacontroller) is kept apart by the lock the lanes' runs share (``--run-lock``, see
+:mod:`swarmconf.fixtures.parallel`): only a test's block that takes it down waits for the other lanes' running
+tests, not the whole row. The baseline is split into one shard per lane.
 
 Guarantees, per row:
 
@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from swarmconf.reports.matrix import (
     BASELINE,
@@ -72,8 +73,6 @@ class Plan:
     """Run even while other harness runs are live (right for private installs; else results may be wrong)."""
     idle_poll: float = 5.0
     """How often to look for other live runs while waiting."""
-    exclusive: frozenset[str] = frozenset()
-    """Clauses whose tests take down shared components: rows selecting any of them run alone."""
     baseline_shards: int = 1
     """Into how many runs the baseline's non-exclusive clauses are split (one per lane is a good choice)."""
     baseline_from: Path | None = None
@@ -89,17 +88,11 @@ class Plan:
         if not self.baseline or self.baseline_from is not None:
             return []
         clauses = sorted({c for e in self.expectations for c in e.selection})
-        shared = [c for c in clauses if c in self.exclusive]
-        rest = [c for c in clauses if c not in self.exclusive]
-        n = max(1, min(self.baseline_shards, len(rest)))
-        shards = [rest[i::n] for i in range(n)] + ([shared] if shared else [])
-        shards = [s for s in shards if s]
+        n = max(1, min(self.baseline_shards, len(clauses)))
+        shards = [s for s in (clauses[i::n] for i in range(n)) if s]
         if len(shards) == 1:
             return [baseline_expectation(shards[0])]
         return [_named(baseline_expectation(s), f"{BASELINE} {i + 1}/{len(shards)}") for i, s in enumerate(shards)]
-
-    def is_exclusive(self, exp: Expectation) -> bool:
-        return bool(self.exclusive.intersection(exp.selection))
 
     def inner_id(self, index: int) -> str:
         """The run ID of row ``index``; its last six characters are unique (tenants' user IDs end in them)."""
@@ -133,17 +126,17 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
     rows_plan = plan.rows()
     done: dict[int, Row] = {}
     given = _given_baseline(plan)
-    parallel = [i for i, e in enumerate(rows_plan) if len(lanes) > 1 and not plan.is_exclusive(e)]
-    alone = [i for i in range(len(rows_plan)) if i not in parallel]
     aborted = None
     try:
-        if parallel:
-            _run_parallel(plan, lanes, state, rows_plan, parallel, done)
-        for index in alone:
-            if state.stopping:
-                break
-            done[index] = _one_row(plan, lanes[0], state, index, rows_plan[index])
-            lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
+        if len(lanes) > 1:
+            earlier = read_summary(plan.baseline_from) if plan.baseline_from is not None else None
+            _run_parallel(plan, lanes, state, rows_plan, longest_first(rows_plan, earlier), done)
+        else:
+            for index, exp in enumerate(rows_plan):
+                if state.stopping:
+                    break
+                done[index] = _one_row(plan, lanes[0], state, index, exp)
+                lanes[0].log(_progress(done[index], len(done), len(rows_plan)))
     except Exception as exc:  # a lane failed (the cluster went away, a switch did not answer): keep what ran
         aborted = f"{type(exc).__name__}: {exc}"
         lanes[0].log(f"matrix aborted: {aborted}")
@@ -155,6 +148,31 @@ def run_matrix(plan: Plan, lanes: Steps | Sequence[Steps], *, clock: Callable[[]
     if state.interrupted or aborted:
         matrix.meta["not_run"] = [e.defect for i, e in enumerate(rows_plan) if i not in done]
     return matrix
+
+
+def longest_first(rows: Sequence[Expectation], earlier: dict[str, Any] | None) -> list[int]:
+    """The rows' indices, those expected to take longest first (so that no long row starts last and runs on
+    alone), from an earlier run of the suite (``summary.json``); in plan order where nothing is known."""
+    if not earlier:
+        return list(range(len(rows)))
+    clauses = {c["id"]: c.get("tests", []) for c in earlier.get("clauses", [])}
+
+    def seconds(exp: Expectation) -> float:
+        tests = {
+            t["nodeid"]: float(t.get("duration") or 0.0)
+            for cid in exp.selection
+            for t in clauses.get(cid, [])
+            if not exp.keyword or _may_select(exp.keyword, t["nodeid"])
+        }
+        return sum(tests.values())
+
+    estimates = [seconds(e) for e in rows]
+    return sorted(range(len(rows)), key=lambda i: -estimates[i])
+
+
+def _may_select(keyword: str, nodeid: str) -> bool:
+    """Whether ``-k keyword`` may select the test: a plain name must be part of its node ID; anything else may."""
+    return keyword in nodeid if keyword.isidentifier() else True
 
 
 def _given_baseline(plan: Plan) -> list[Row]:
@@ -180,7 +198,7 @@ def _run_parallel(
     lanes: list[Steps],
     state: _State,
     rows_plan: list[Expectation],
-    indices: list[int],
+    order: list[int],
     done: dict[int, Row],
 ) -> None:
     free: queue.Queue[Steps] = queue.Queue()
@@ -201,7 +219,7 @@ def _run_parallel(
     pool = ThreadPoolExecutor(len(lanes), thread_name_prefix="lane")
     futures: list[Future[None]] = []
     try:
-        futures += [pool.submit(job, i) for i in indices]
+        futures += [pool.submit(job, i) for i in order]
         if not _wait_all(futures):
             state.failed = True  # a lane failed: queued rows are skipped, running ones finish
     except KeyboardInterrupt:

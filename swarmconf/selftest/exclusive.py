@@ -1,10 +1,10 @@
-"""Which clauses' tests take down something every install shares (Metacontroller), read from the suites.
+"""Which suite tests take down something every install shares (Metacontroller), read from the suites' source.
 
-Lanes (see :mod:`swarmconf.selftest.driver`) run defect rows side by side, each on its own install. A test that
-scales Metacontroller to zero stops every install's reconciliation, so a row that selects such a test must run
-alone. This scans the suites' source (``ast``; nothing is imported or run) for test functions that call one
-of :data:`SHARED_FAULTS` and returns every clause those tests name with ``@proves(...)`` /
-``@pytest.mark.clause(...)``: a row whose selection meets that set is exclusive.
+Private installs (pytest-xdist workers, the self-test's lanes) keep tests apart, except for what every install
+shares: a test that scales Metacontroller to zero stops every install's reconciliation. Such a test must carry
+``cluster_wide`` and take Metacontroller down only through the ``metacontroller_down`` fixture, whose block holds
+the run's lock exclusively (:mod:`swarmconf.fixtures.parallel`). These scans (``ast``; nothing is imported or run)
+find the tests that break either rule.
 """
 
 from __future__ import annotations
@@ -15,16 +15,6 @@ from pathlib import Path
 
 SHARED_FAULTS = ("metacontroller_down",)
 """Fault helpers (``swarmconf.fixtures.faults``) that act on components every install shares."""
-
-
-def shared_fault_clauses(suites: Path, faults: Iterable[str] = SHARED_FAULTS) -> frozenset[str]:
-    """Clauses named by tests in ``suites/test_*.py`` that use any of ``faults``."""
-    wanted = set(faults)
-    found: set[str] = set()
-    for _, node in _tests(suites):
-        if _uses(node, wanted):
-            found.update(_clauses(node))
-    return frozenset(found)
 
 
 def unmarked_shared_fault_tests(
@@ -67,15 +57,3 @@ def _uses(func: ast.FunctionDef, names: set[str]) -> bool:
         if isinstance(node, ast.Name) and node.id in names:
             return True
     return False
-
-
-def _clauses(func: ast.FunctionDef) -> set[str]:
-    out: set[str] = set()
-    for dec in func.decorator_list:
-        if not isinstance(dec, ast.Call):
-            continue
-        target = dec.func
-        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-        if name in ("proves", "clause"):
-            out.update(a.value for a in dec.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
-    return out

@@ -1,9 +1,10 @@
 """One inner run of the conformance suites: ``pytest suites/`` in a child process, against an existing cluster.
 
 Every inner run gets ``--cluster existing --kubeconfig ... --keep-cluster`` (the cluster and the platform
-belong to the self-test, not to the run), ``--clause`` for each selected clause, ``--defect`` when one is
-switched on (the plugin switches it on once the platform is ready and off again at session end), and its own
-run folder under the self-test's ``runs/``. Its output goes to ``runs/<run-id>.log``.
+belong to the self-test, not to the run), ``--clause`` for each selected clause, ``--run-lock`` when lanes run
+side by side, ``--defect`` when one is switched on (the plugin switches it on once the platform is ready and
+off again at session end), and its own run folder under the self-test's ``runs/``. Its output goes
+to ``runs/<run-id>.log``.
 
 Interrupts: the child runs in its own session, so a Ctrl-C in the terminal reaches only the parent; the
 parent then sends the child exactly one SIGINT (pytest tears down, the plugin switches the defect off) and
@@ -42,6 +43,8 @@ class Target:
     level: str = "baseline"
     timeout_scale: float = 1.0
     pytest_args: tuple[str, ...] = ()
+    run_lock: Path | None = None
+    """The lock the lanes' runs share (``--run-lock``): blocks that take Metacontroller down run alone."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class PytestRunner:
             cmd += ["--context", t.context]
         for cid in run.clauses:
             cmd += ["--clause", cid]
+        if t.run_lock is not None:
+            cmd += ["--run-lock", str(t.run_lock)]
         if run.defect:
             cmd += ["--defect", run.defect]
         if run.keyword:

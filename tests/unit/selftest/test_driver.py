@@ -336,30 +336,64 @@ def lanes(n: int, events: list[str], seen: list[tuple[str, str | None, int]]) ->
     ]
 
 
-def test_lanes_run_rows_side_by_side_and_exclusive_rows_alone_on_lane_0(tmp_path: Path) -> None:
+def test_lanes_run_every_row_side_by_side(tmp_path: Path) -> None:
+    """Rows that take Metacontroller down run in lanes too: the lock the lanes' runs share keeps those blocks
+    apart (``--run-lock``), not the driver."""
     events: list[str] = []
     seen: list[tuple[str, str | None, int]] = []
     exps = [*EXPS, Expectation("iso1b", frozenset({"ISO-1"})), Expectation("msg2b", frozenset({"MSG-2"}))]
-    plan = Plan("m", tmp_path, exps, allow_co_named=True, wait_idle=0, exclusive=frozenset({"RPR-1"}))
+    plan = Plan("m", tmp_path, exps, allow_co_named=True, wait_idle=0, baseline_shards=2)
     matrix = run_matrix(plan, lanes(2, events, seen))
     names = ["(none) 1/2", "(none) 2/2", "iso1", "rpr1", "msg2", "iso1b", "msg2b"]
     assert [r.defect for r in matrix.rows] == names
     assert matrix.ok and matrix.meta["lanes"] == 2
+    assert sorted(d or "" for _, d, _ in seen) == sorted(["", "", "iso1", "rpr1", "msg2", "iso1b", "msg2b"])
     assert max(active for _, _, active in seen) == 2, "no two rows ever ran at once"
-    alone = [(lane, active) for lane, defect, active in seen[-2:]]
-    assert alone == [("lane 0", 1), ("lane 0", 1)], "the exclusive rows (RPR-1) run last, alone, on lane 0"
-    assert [d for _, d, _ in seen[-2:]] == [None, "rpr1"]
+    assert {lane for lane, _, _ in seen} == {"lane 0", "lane 1"}
 
 
-def test_baseline_is_sharded_over_lanes_with_the_exclusive_clauses_apart(tmp_path: Path) -> None:
-    plan = Plan("m", tmp_path, EXPS, exclusive=frozenset({"RPR-1"}), baseline_shards=2)
+def test_baseline_is_sharded_over_lanes(tmp_path: Path) -> None:
+    plan = Plan("m", tmp_path, EXPS, baseline_shards=2)
     shards = plan.baseline_rows()
     assert [(e.defect, e.selection) for e in shards] == [
-        ("(none) 1/3", ("ISO-1", "MSG-4")),
-        ("(none) 2/3", ("MSG-2",)),
-        ("(none) 3/3", ("RPR-1",)),
+        ("(none) 1/2", ("ISO-1", "MSG-4")),
+        ("(none) 2/2", ("MSG-2", "RPR-1")),
     ]
-    assert [plan.is_exclusive(e) for e in shards] == [False, False, True]
+
+
+def test_rows_start_longest_first_by_an_earlier_run_of_the_suite() -> None:
+    from swarmconf.selftest.driver import longest_first
+
+    earlier = {
+        "clauses": [
+            {"id": "ISO-1", "tests": [{"nodeid": "s/test_i.py::test_iso1", "duration": 10.0}]},
+            {
+                "id": "DEL-5",
+                "tests": [
+                    {"nodeid": "s/test_d.py::test_one", "duration": 100.0},
+                    {"nodeid": "s/test_d.py::test_two", "duration": 300.0},
+                ],
+            },
+            {"id": "DEL-6", "tests": [{"nodeid": "s/test_d.py::test_two", "duration": 300.0}]},
+        ]
+    }
+    rows = [
+        Expectation("iso1", frozenset({"ISO-1"})),
+        Expectation("del5-narrowed", frozenset({"DEL-5"}), keyword="test_one"),
+        Expectation("del56", frozenset({"DEL-5", "DEL-6"})),  # test_two counted once: 400 s
+        Expectation("unknown", frozenset({"LIF-1"})),
+    ]
+    assert longest_first(rows, earlier) == [2, 1, 0, 3]
+    assert longest_first(rows, None) == [0, 1, 2, 3], "nothing known: plan order"
+
+
+def test_lanes_runs_share_one_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "m.lock"
+    runner = PytestRunner(Target(kubeconfig=Path("/k/config"), run_lock=lock), python="py")
+    cmd = runner.command(InnerRun("m-01abcd", ("RPR-2",), "rpr2-x", tmp_path))
+    assert cmd[cmd.index("--run-lock") + 1] == str(lock)
+    alone = PytestRunner(Target(kubeconfig=Path("/k/config")), python="py")
+    assert "--run-lock" not in alone.command(InnerRun("m-01abcd", ("RPR-2",), None, tmp_path))
 
 
 class CtrlC(LaneRunner):
@@ -396,15 +430,6 @@ def test_ctrl_c_with_lanes_stops_every_child_and_switches_each_lane_off(tmp_path
     assert events.count("off 0") + events.count("off 1") == 2 + started, "every started row switched off"
 
 
-def test_exclusive_clauses_come_from_the_suites_that_take_down_metacontroller() -> None:
-    from swarmconf.selftest.exclusive import shared_fault_clauses
-    from swarmconf.selftest.runner import SUITES
-
-    found = shared_fault_clauses(SUITES)
-    assert {"RPR-2", "RPR-4", "MSG-2"} <= found  # MSG-2: its published-Service test holds Metacontroller down
-    assert "ISO-1" not in found and "MSG-4" not in found
-
-
 def test_every_test_that_takes_down_metacontroller_is_marked_cluster_wide() -> None:
     """On private installs only the ``cluster_wide`` marker keeps such a test from running beside others."""
     from swarmconf.selftest.exclusive import unmarked_shared_fault_tests
@@ -439,16 +464,6 @@ def test_the_cluster_wide_scan_finds_an_unmarked_test(tmp_path: Path) -> None:
         "@pytest.mark.alone\ndef test_b(kube):\n    with faults.metacontroller_down(kube, x):\n        pass\n"
     )
     assert unmarked_shared_fault_tests(tmp_path) == ["test_x.py::test_b"]
-
-
-def test_exclusive_scan_reads_decorators_and_calls(tmp_path: Path) -> None:
-    from swarmconf.selftest.exclusive import shared_fault_clauses
-
-    (tmp_path / "test_x.py").write_text(
-        "@proves('RPR-2', 'DEL-5')\ndef test_a(kube):\n    with faults.metacontroller_down(kube, x):\n        pass\n\n"
-        "@pytest.mark.clause('ISO-1')\ndef test_b():\n    faults.webhook_down()\n"
-    )
-    assert shared_fault_clauses(tmp_path) == {"RPR-2", "DEL-5"}
 
 
 def test_rejudge_reads_a_finished_folder_and_rewrites_the_matrix(tmp_path: Path) -> None:
