@@ -311,21 +311,36 @@ def test_nothing_flows_until_verified(
     platform: Platform, tenant_factory: TenantFactory, workspace_factory: WorkspaceFactory
 ) -> None:
     """MSG-5: until the swarm is verified the orchestrator answers "not ready" (503) and sends nothing to the
-    runtime; once verified, messages flow."""
+    runtime; once verified, messages flow.
+
+    The 503 must be this swarm's own gate: through the same entry, just before and just after it, another
+    user's verified workspace gets its message through. An entry that refuses everyone for a while, or one gate
+    held for every swarm while any is being verified, also answers the new swarm 503."""
+    other = tenant_factory()
+    control = workspace_factory(other)
+    control_conv = other.new_conversation(control.id)
     tenant = tenant_factory()
+    before = other.send_message(control.id, control_conv, _text())
     ws = workspace_factory(tenant, wait_verified=False)
     conv = tenant.new_conversation(ws.id)
-    with allure.step("right after creation: 503 while the swarm is not verified"):
+    with allure.step("right after creation: 503 while the swarm is not verified, for this swarm only"):
         resp = tenant.send_message(ws.id, conv, _text())
-        # Read after the answer: a swarm not verified now was not verified while the request was handled.
+        after = other.send_message(control.id, control_conv, _text())
+        # Read after the answers: a swarm not verified now was not verified while the requests were handled.
         unverified_throughout = not platform.is_verified(platform.swarm(ws.id))
         if not unverified_throughout:
             pytest.fail(
-                f"{ws.swarm_name} was verified before its first message was answered, so this test cannot see "
-                "the gate; the Ready-but-unverified test checks it with a runtime that never verifies",
+                f"{ws.swarm_name} was verified before its first message and the control message were answered, "
+                "so this test cannot see the gate; the Ready-but-unverified test checks it with a runtime that "
+                "never verifies",
                 pytrace=False,
             )
         assert resp.status_code == 503, f"unverified swarm answered HTTP {resp.status_code}: {resp.text}"
+        refused = [f"HTTP {r.status_code}: {r.text}" for r in (before, after) if r.status_code != 200]
+        assert not refused, (
+            f"a verified workspace ({control.swarm_name}) was refused through the same entry around that 503, so "
+            f"it is not this swarm's own gate: {refused}"
+        )
         # Whatever runtime could have received the refused message runs now: the witness is read later for
         # everything that ever reached these pods' addresses (a pod replaced since would be watched at its new one).
         then = _incarnations(platform, ws.swarm_name)

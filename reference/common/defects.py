@@ -68,6 +68,7 @@ class Defect(enum.StrEnum):
     MSG4_FIRST_CONVERSATION = "msg4-first-conversation"
     MSG4_SHARED_MODEL_GATEWAY = "msg4-shared-model-gateway"
     MSG5_VERIFIED_TOO_EARLY = "msg5-verified-too-early"
+    MSG5_ONE_GATE_FOR_ALL = "msg5-one-gate-for-all"
     MSG6_HISTORY_FROM_ORCHESTRATOR = "msg6-history-from-orchestrator"
     MSG6_HISTORY_ON_EMPTYDIR = "msg6-history-on-emptydir"
     DEL1_READABLE_WHILE_TERMINATING = "del1-readable-while-terminating"

@@ -369,10 +369,20 @@ class Orchestrator:
         if swarm is None:
             raise NotReady()
         target = target_from_status(swarm.get("status") or {}, self._settings.runtime_port)
+        if (await self.switches()).has(Defect.MSG5_ONE_GATE_FOR_ALL) and await self._any_unverified():
+            raise NotReady()  # the defect: one gate for all swarms, not one per swarm
         if (await self.switches()).has(Defect.MSG2_REBUILD_SERVICE_NAME):  # the name rebuilt, not read
             target = Target(child_names(ws.id).service, self._settings.runtime_namespace, target.port)
         audit.target = f"{target.service}.{target.namespace}:{target.port}"
         return target
+
+    async def _any_unverified(self) -> bool:
+        """Whether any workspace's UserSwarm exists and is not verified (the defect ``msg5-one-gate-for-all``)."""
+        for other in await self._run(self._store.all_workspaces):
+            swarm = await self._kube(self._swarms.get, other.swarm_name)
+            if swarm is not None and not is_verified(swarm.get("status") or {}):
+                return True
+        return False
 
     async def _audited(
         self, request: Request, handler: Callable[[Request, _Audit], Awaitable[JSONResponse]]

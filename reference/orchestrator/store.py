@@ -102,6 +102,12 @@ class Store:
             ).fetchall()
         return [Workspace(*row) for row in rows]
 
+    def all_workspaces(self) -> list[Workspace]:
+        """Every user's workspaces (for the defect ``msg5-one-gate-for-all`` only)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM workspaces ORDER BY created_at, id").fetchall()
+        return [Workspace(*row) for row in rows]
+
     def first_workspace(self, user_id: str) -> Workspace | None:
         workspaces = self.list_workspaces(user_id)
         return workspaces[0] if workspaces else None

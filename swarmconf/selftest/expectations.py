@@ -23,6 +23,7 @@ COUPLED: Mapping[str, tuple[str, ...]] = {
 KEYWORDS: Mapping[str, str] = {
     "del5-teardown-deletes-all-configmaps": "test_deletion_runs_its_four_steps_in_order",
     "del6-redelete-fails-while-terminating": "test_deleting_twice_is_harmless",
+    "msg5-one-gate-for-all": "test_nothing_flows_until_verified",
 }
 MAY_BREAK: Mapping[str, tuple[str, ...]] = {
     "iso1-nodeport-service": ("ISO-2",),  # DEFECTS.md: "may also fail ISO-2 if the suite probes node ports"

@@ -23,6 +23,7 @@ Coverage matrix (component → defect → the one observable change; everything 
 |              | msg2-rebuild-service-name           | the Service name rebuilt from the ID, not the status's  |
 |              | msg3-via-api-server                 | messages go through the API server's service proxy      |
 |              | msg4-first-conversation             | every message goes to the workspace's first conversation|
+|              | msg5-one-gate-for-all               | a verified swarm's message: 503 while another is pending|
 |              | del1 / del6                         | mid-teardown: GET answers 200 / a second DELETE 500     |
 |              | del2 / rpr1                         | UserSwarm kept on delete / tombstones count as live     |
 |              | lif1-api-never-verified             | the API view says verified=false                        |
@@ -574,6 +575,19 @@ def test_msg2_rebuild_service_name(orchestrator: OrchestratorHarness) -> None:
     orchestrator.switches.set(Defect.MSG2_REBUILD_SERVICE_NAME)
     _msg(orchestrator, "alice", ws, conv)
     assert orchestrator.runtime.hosts == ["published-elsewhere.userswarms.svc", f"swarm-{ws}.userswarms.svc"]
+
+
+def test_msg5_one_gate_for_all(orchestrator: OrchestratorHarness) -> None:
+    ws = orchestrator.workspace("alice")
+    conv = orchestrator.conversation("alice", ws)
+    pending = orchestrator.workspace("bob", verified=False)
+    assert _msg(orchestrator, "alice", ws, conv).status_code == 200, "without the defect: one gate per swarm"
+    orchestrator.switches.set(Defect.MSG5_ONE_GATE_FOR_ALL)
+    held = _msg(orchestrator, "alice", ws, conv)
+    assert (held.status_code, held.json()["error"]) == (503, "not_ready")
+    orchestrator.swarms.verify(f"ws-{pending}")
+    assert _msg(orchestrator, "alice", ws, conv).status_code == 200, "nothing pending: messages flow again"
+    assert len(orchestrator.runtime.requests) == 2, "the held message reached no runtime"
 
 
 def test_msg3_via_api_server(orchestrator: OrchestratorHarness) -> None:
