@@ -105,7 +105,7 @@ def test_controller_that_cannot_hand_over_releases_everything(monkeypatch: pytes
     removed: list[Path] = []
     monkeypatch.setattr(plugin.SwarmSession, "get", classmethod(lambda cls, *a: session))
     monkeypatch.setattr(parallel, "remove_lock_files", removed.append)
-    options = type("Opts", (), {"run_id": "r-1"})()
+    options = type("Opts", (), {"run_id": "r-1", "run_lock": None})()
     config = type("Config", (), {"stash": {plugin.OPTIONS_KEY: options, plugin.PROFILE_KEY: None}})()
     gateway = type("Gateway", (), {"id": "gw0"})()
     node = type("Node", (), {"config": config, "workerinput": {}, "gateway": gateway})()
