@@ -43,6 +43,14 @@ METACONTROLLER_SOURCE_SHA256 = "71242194978649546c50f6970bc117b883699a46c66f4eb1
 METACONTROLLER_IMAGE = f"ghcr.io/metacontroller/metacontroller:{METACONTROLLER}"
 """Upstream's image name; the offline build tags its own build of the same source with it."""
 
+KUBE_NETWORK_POLICIES = "v0.8.0"
+"""sigs.k8s.io/kube-network-policies: NetworkPolicy enforcement (nftables and nfqueue) for the static ptp CNI,
+as kind's own kindnet bundles it; without it no NetworkPolicy is enforced and ISO-6 cannot be judged."""
+
+KUBE_NETWORK_POLICIES_IMAGE = f"swarmconf.local/kube-network-policies:{KUBE_NETWORK_POLICIES}-xtqueue"
+"""Our own name: the build patches the module (nfqueue through the xtables target, for kernels without
+``CONFIG_NFT_QUEUE``), so it is not upstream's image."""
+
 KIND_NODE_IMAGE_ONLINE = "kindest/node:v1.34.0"
 """The official node image ``--image-source online|auto`` uses when it is present or can be pulled."""
 
@@ -80,4 +88,5 @@ def as_dict() -> dict[str, str]:
         "local-path-provisioner": LOCAL_PATH_PROVISIONER,
         "debian": DEBIAN_SUITE,
         "metacontroller": METACONTROLLER,
+        "kube-network-policies": KUBE_NETWORK_POLICIES,
     }

@@ -25,7 +25,7 @@ CAPFIX_SOURCE = Path(__file__).with_name("runc-capfix")
 CAPFIX_INSTALLED = Path("/usr/local/libexec/swarmconf/runc-capfix")
 PID_FILE = Path("/run/swarmconf-dockerd.pid")
 LOG_FILE = Path("/var/log/swarmconf-dockerd.log")
-HOST_PACKAGES = ("docker.io", "debootstrap", "catatonit", "busybox-static", "iproute2")
+HOST_PACKAGES = ("docker.io", "debootstrap", "catatonit", "busybox-static", "iproute2", "patch")
 # Docker gives a privileged container every capability up to CAP_CHECKPOINT_RESTORE (40).
 ALL_CAPS_MASK = (1 << 41) - 1
 
@@ -86,6 +86,7 @@ def host_packages_missing() -> list[str]:
         "catatonit": "catatonit",
         "busybox": "busybox-static",
         "ip": "iproute2",
+        "patch": "patch",  # applies recipes/patches/ to a module's source
     }
     found = {tool for tool in needed if shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()}
     missing = {pkg for tool, pkg in needed.items() if tool not in found}

@@ -126,6 +126,15 @@ class Plan:
             ("local-path-provisioner",),
             gobuild.build_local_path_provisioner,
         )
+        netpol_patch = RECIPES / "patches" / "kube-network-policies-xt-nfqueue.patch"
+        self._go_step(
+            "kube-network-policies",
+            (versions.KUBE_NETWORK_POLICIES, content_key(files=[netpol_patch])),
+            ("netpol",),
+            lambda out, log: gobuild.build_kube_network_policies(
+                netpol_patch, work / "kube-network-policies", out, log
+            ),
+        )
         self._go_step(
             "metacontroller",
             (versions.METACONTROLLER, versions.METACONTROLLER_SOURCE_SHA256, gobuild.metacontroller_ldflags()),
@@ -201,6 +210,13 @@ class Plan:
                 (("local-path-provisioner",) * 2,),
             ),
             c("local-path-helper", storage["local-path-helper"], "helper.Dockerfile", None, (("busybox",) * 2,)),
+            c(
+                "kube-network-policies",
+                versions.KUBE_NETWORK_POLICIES_IMAGE,
+                "static.Dockerfile",
+                "static",
+                (("netpol",) * 2,),
+            ),
             c(
                 "metacontroller",
                 versions.METACONTROLLER_IMAGE,

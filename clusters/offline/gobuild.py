@@ -1,5 +1,6 @@
-"""Go binaries built from the Go module proxy: Kubernetes, kind, etcd, CoreDNS, local-path-provisioner, and
-Metacontroller (its source from a verified archive, see :mod:`.sources`; its dependencies from the proxy).
+"""Go binaries built from the Go module proxy: Kubernetes, kind, etcd, CoreDNS, local-path-provisioner,
+kube-network-policies, and Metacontroller (its source from a verified archive, see :mod:`.sources`; its
+dependencies from the proxy).
 
 Modules whose ``go.mod`` has relative replace directives (Kubernetes, etcd) cannot be ``go install``-ed;
 they are built through a generated *wrapper module* that requires them and, for Kubernetes, replaces every
@@ -152,6 +153,31 @@ def build_kind(out: Path, log: Path) -> None:
 def build_coredns(out: Path, log: Path) -> None:
     """CoreDNS with its default plugin set."""
     go_install("github.com/coredns/coredns", f"v{versions.COREDNS}", out, log, "coredns")
+
+
+def build_kube_network_policies(patch: Path, workdir: Path, out: Path, log: Path) -> None:
+    """kube-network-policies' agent (``netpol``, as in upstream's image) from its module with ``patch`` applied.
+
+    The patch sends packets to nfqueue through the xtables NFQUEUE target (nft_compat) instead of nftables'
+    own queue expression, which kernels built without ``CONFIG_NFT_QUEUE`` refuse (the agent then programs no
+    rule at all, and enforces nothing); see the patch's ``xtqueue.go``.
+    """
+    source = module_dir("sigs.k8s.io/kube-network-policies", versions.KUBE_NETWORK_POLICIES, log)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    shutil.copytree(source, workdir)
+    for path in workdir.rglob("*"):  # the module cache is read-only
+        path.chmod(path.stat().st_mode | 0o200)
+    run(["patch", "-p1", "-i", str(patch)], what="patch kube-network-policies", log=log, cwd=workdir)
+    out.mkdir(parents=True, exist_ok=True)
+    run(
+        ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "netpol"), "./cmd"],
+        what="compile netpol",
+        log=log,
+        env=go_env(),
+        timeout=1800,
+        cwd=workdir,
+    )
 
 
 def build_local_path_provisioner(out: Path, log: Path) -> None:

@@ -60,6 +60,7 @@ class Defect(enum.StrEnum):
     ISO4_SKIP_OWNERSHIP_CHECK = "iso4-skip-ownership-check"
     ISO4_EXISTENCE_LEAK = "iso4-existence-leak"
     ISO5_SKIP_SIGNATURE_CHECK = "iso5-skip-signature-check"
+    ISO6_OPEN_INGRESS = "iso6-open-ingress"
     ISO7_AUTOMOUNT_TOKEN = "iso7-automount-token"
     MSG1_REJECT_NON_ASCII = "msg1-reject-non-ascii"
     MSG2_ROUTE_BY_USER = "msg2-route-by-user"

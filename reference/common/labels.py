@@ -9,6 +9,8 @@ __all__ = [
     "CREATED_BY",
     "CREATED_BY_ORCHESTRATOR",
     "GROUP",
+    "INGRESS",
+    "INGRESS_PLATFORM_ONLY",
     "KIND",
     "MANAGED_BY",
     "PLATFORM",
@@ -40,6 +42,11 @@ CREATED_BY = "crawbl.ai/created-by"
 CREATED_BY_ORCHESTRATOR = "orchestrator"
 USER_ANNOTATION = "crawbl.ai/user-id"
 """The raw user ID (labels may have had to shorten it)."""
+
+INGRESS = "crawbl.ai/ingress"
+"""On runtime pods: which ingress the runtime namespace's NetworkPolicy ``runtime-ingress`` (in the install's
+manifests) gives them; :data:`INGRESS_PLATFORM_ONLY` is the only value, and the policy selects on it."""
+INGRESS_PLATFORM_ONLY = "platform-only"
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 COMPONENT = "app.kubernetes.io/component"

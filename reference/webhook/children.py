@@ -2,7 +2,9 @@
 
 StatefulSet (1 replica, runtime on port 42617, history on the PVC), a ClusterIP Service, a headless Service, the
 PVC (a separate child, never a volumeClaimTemplate), a ConfigMap, a ServiceAccount and the identity Secret. Every
-child is labelled with its swarm, user and workspace; no pod gets a service-account token.
+child is labelled with its swarm, user and workspace; no pod gets a service-account token. The runtime pod also
+carries the label that the runtime namespace's NetworkPolicy (an install manifest) selects: only the platform's
+namespace may connect to it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Shape:
     service_type: str = "ClusterIP"
     external_ips: tuple[str, ...] = ()
     automount_token: bool = False
+    ingress_platform_only: bool = True
+    """Runtime pods carry the label the runtime namespace's NetworkPolicy selects (ingress from the platform only)."""
     history_on_pvc: bool = True
     sidecar_host_port: bool = False
     extra_owner_references: tuple[dict[str, object], ...] = field(default=())
@@ -182,6 +186,11 @@ def _host_port_sidecar(spec: SwarmSpec, shape: Shape) -> dict[str, object]:
     }
 
 
+def _pod_labels(labels: dict[str, str], shape: Shape) -> dict[str, str]:
+    """The runtime pod's labels: the children's, and the one the ingress NetworkPolicy selects."""
+    return {**labels, L.INGRESS: L.INGRESS_PLATFORM_ONLY} if shape.ingress_platform_only else dict(labels)
+
+
 def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str, shape: Shape) -> Child:
     volume: dict[str, object] = (
         {"name": "data", "persistentVolumeClaim": {"claimName": n.pvc}}
@@ -203,7 +212,7 @@ def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec
         "replicas": 0 if spec.suspend else 1,
         "serviceName": n.headless_service,
         "selector": {"matchLabels": L.selector_labels(swarm)},
-        "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+        "template": {"metadata": {"labels": _pod_labels(labels, shape)}, "spec": pod_spec},
     }
     return {
         "apiVersion": "apps/v1",

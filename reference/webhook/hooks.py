@@ -103,6 +103,7 @@ class Hooks:
                 (self._settings.node_ip,) if switches.has(Defect.ISO2_EXTERNAL_IP) and self._settings.node_ip else ()
             ),
             automount_token=switches.has(Defect.ISO7_AUTOMOUNT_TOKEN),
+            ingress_platform_only=not switches.has(Defect.ISO6_OPEN_INGRESS),
             history_on_pvc=not switches.has(Defect.MSG6_HISTORY_ON_EMPTYDIR),
             sidecar_host_port=switches.has(Defect.ISO1_SIDECAR_HOST_PORT),
             model_provider_url=(

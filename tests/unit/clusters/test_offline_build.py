@@ -13,11 +13,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from swarmconf.clusters import versions
 from swarmconf.clusters.offline import gobuild, nodeimage, rootfs
 from swarmconf.clusters.offline.build import BuildError, Plan
-from swarmconf.clusters.offline.cache import content_key
+from swarmconf.clusters.offline.cache import RECIPES, content_key
 from swarmconf.clusters.proc import CommandError, run
 
 UPSTREAM_GOMOD = """module k8s.io/kubernetes
@@ -125,3 +126,15 @@ def test_missing_command_is_reported() -> None:
 def test_timeout_is_reported() -> None:
     with pytest.raises(CommandError, match="timed out"):
         run(["sleep", "5"], what="slow", timeout=0.2)
+
+
+def test_the_cni_manifest_runs_the_network_policy_agent_this_build_makes(tmp_path: Path) -> None:
+    """The DaemonSet in the node's default CNI manifest must name the image the build preloads, or the
+    cluster comes up without NetworkPolicy enforcement (its pod would wait for an image no registry serves)."""
+    docs = list(yaml.safe_load_all((RECIPES / "node" / "default-cni.yaml").read_text()))
+    (daemonset,) = [d for d in docs if d["kind"] == "DaemonSet"]
+    (container,) = daemonset["spec"]["template"]["spec"]["containers"]
+    tags = {c.name: c.tag for c in Plan(tmp_path).component_images()}
+    assert container["image"] == tags["kube-network-policies"] == versions.KUBE_NETWORK_POLICIES_IMAGE
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert container["command"][0] == "/usr/local/bin/netpol"  # static.Dockerfile copies bin/ there

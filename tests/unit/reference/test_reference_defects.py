@@ -8,6 +8,7 @@ Coverage matrix (component → defect → the one observable change; everything 
 | webhook      | iso1-nodeport-service               | runtime Service type NodePort                           |
 |              | iso2-external-ip                    | Service stays ClusterIP, gains externalIPs [node IP]   |
 |              | iso3-missing-user-label             | no crawbl.ai/user label on children/pod                 |
+|              | iso6-open-ingress                   | runtime pod without the label the ingress policy selects|
 |              | iso7-automount-token                | token automounted; observed SA bound to overreach Role  |
 |              | msg5-verified-too-early             | Verified without a challenge                            |
 |              | msg6-history-on-emptydir            | data volume is emptyDir                                 |
@@ -50,6 +51,7 @@ from swarmconf.reference.common.defects import CLAUSES, MODEL_GATEWAY_PATH, Conf
 from swarmconf.reference.common.names import child_names, overreach_binding
 from swarmconf.reference.common.settings import OrchestratorSettings, WebhookSettings
 from swarmconf.reference.common.tokens import mint_token
+from swarmconf.reference.install import render_manifests
 from swarmconf.reference.orchestrator.app import Orchestrator, create_app
 from swarmconf.reference.orchestrator.model_gateway import ModelGateway
 from swarmconf.reference.orchestrator.runtime_client import RuntimeClient
@@ -225,6 +227,23 @@ def test_iso3_missing_user_label(webhook_settings: WebhookSettings) -> None:
     assert all(L.USER in c["metadata"]["labels"] for c in normal)
     assert not any(L.USER in c["metadata"]["labels"] for c in broken)
     assert keys(normal) == keys(broken)
+
+
+def test_iso6_open_ingress(webhook_settings: WebhookSettings) -> None:
+    normal, broken = _diff(webhook_settings, Defect.ISO6_OPEN_INGRESS)
+    template = kind(normal, "StatefulSet")[0]["spec"]["template"]["metadata"]["labels"]
+    assert template[L.INGRESS] == L.INGRESS_PLATFORM_ONLY
+    assert L.INGRESS not in kind(broken, "StatefulSet")[0]["spec"]["template"]["metadata"]["labels"]
+    # only the pod's label changes: the children themselves are labelled as before
+    assert [c["metadata"] for c in normal] == [c["metadata"] for c in broken]
+
+
+def test_the_ingress_policy_selects_the_label_runtime_pods_carry() -> None:
+    (policy,) = [o for o in render_manifests({"IMAGE": "app:1"}) if o["kind"] == "NetworkPolicy"]
+    assert policy["metadata"]["namespace"] == "userswarms"
+    assert policy["spec"]["podSelector"] == {"matchLabels": {L.INGRESS: L.INGRESS_PLATFORM_ONLY}}
+    ((peer,),) = [rule["from"] for rule in policy["spec"]["ingress"]]
+    assert peer == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "swarm-system"}}}
 
 
 def test_iso7_automount(webhook_settings: WebhookSettings) -> None:
