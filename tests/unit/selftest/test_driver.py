@@ -231,6 +231,7 @@ def test_reference_expectations_cover_every_defect_with_couplings() -> None:
     assert exps["iso7-automount-token"].selection == ("ISO-7",)
     assert exps["iso6-open-ingress"].selection == ("ISO-6",)
     assert exps["del4-reaper-only-orchestrator-swarms"].keyword == "test_reaper_removes_a_userswarm_without_owner"
+    assert exps["del3-finalize-orphans-pvc"].keyword == "test_finalize_after_a_partial_teardown_completes_it"
     only = expectations(load_profile("reference"), only=["lif2-no-self-heal"])
     assert [e.defect for e in only] == ["lif2-no-self-heal"]
     with pytest.raises(NoDefects, match="unknown defect"):
