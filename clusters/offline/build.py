@@ -120,11 +120,14 @@ class Plan:
             "etcd", (versions.ETCD,), ("etcd", "etcdctl"), lambda out, log: gobuild.build_etcd(work / "etcd", out, log)
         )
         self._go_step("coredns", (versions.COREDNS,), ("coredns",), gobuild.build_coredns)
+        storage_patch = RECIPES / "patches" / "local-path-provisioner-direct.patch"
         self._go_step(
             "local-path-provisioner",
-            (versions.LOCAL_PATH_PROVISIONER,),
+            (versions.LOCAL_PATH_PROVISIONER, content_key(files=[storage_patch])),
             ("local-path-provisioner",),
-            gobuild.build_local_path_provisioner,
+            lambda out, log: gobuild.build_local_path_provisioner(
+                storage_patch, work / "local-path-provisioner", out, log
+            ),
         )
         netpol_patch = RECIPES / "patches" / "kube-network-policies-xt-nfqueue.patch"
         self._go_step(
@@ -168,7 +171,8 @@ class Plan:
             versions.KUBERNETES,
             debian_key,
             *self._bin_keys(gobuild.KUBE_COMMANDS),
-            files=[RECIPES / "node"],
+            # The node's storage manifest switches the provisioner patch on (nodeimage.without_helper_pods).
+            files=[RECIPES / "node", storage_patch],
         )
         self._image_step("node: stage 1", NODE_STAGE1, stage1_key, lambda log: self._node_stage1(stage1_key, log))
         node_key = content_key(stage1_key, *sorted(self._image_keys.values()))

@@ -14,6 +14,9 @@ import re
 import shutil
 from pathlib import Path
 from string import Template
+from typing import Any
+
+import yaml
 
 from .. import versions
 from ..proc import run
@@ -35,7 +38,38 @@ def storage_manifest(kind_dir: Path, provisioner_image: str, helper_image: str) 
     text = match.group(1)
     if "storageProvisionerImage" in text or "storageHelperImage" in text or "local-path-storage" not in text:
         raise ValueError("unexpected template syntax left in kind's storage manifest")
-    return text
+    return without_helper_pods(text)
+
+
+DIRECT_ROOT = "/host"
+"""Where the provisioner sees the node's volume folder (``LOCAL_PATH_DIRECT_ROOT`` of our patch)."""
+VOLUME_FOLDER = "/var/local-path-provisioner"
+"""kind's volume folder on the node (``nodePathMap`` in its manifest's ``config.json``)."""
+
+
+def without_helper_pods(manifest: str) -> str:
+    """The storage manifest with our provisioner patch switched on (``recipes/patches/local-path-provisioner-
+    direct.patch``): the provisioner knows its node and sees the node's volume folder, so it makes and removes
+    the volumes of its own node itself instead of starting a helper pod for each."""
+    if f'"{VOLUME_FOLDER}"' not in manifest:
+        raise ValueError(f"kind's storage manifest no longer keeps volumes in {VOLUME_FOLDER}")
+    docs: list[dict[str, Any]] = [d for d in yaml.safe_load_all(manifest) if d]
+    found = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "local-path-provisioner"]
+    if len(found) != 1:
+        raise ValueError("kind's storage manifest has no local-path-provisioner Deployment")
+    pod = found[0]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    container.setdefault("env", []).extend(
+        [
+            {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            {"name": "LOCAL_PATH_DIRECT_ROOT", "value": DIRECT_ROOT},
+        ]
+    )
+    container.setdefault("volumeMounts", []).append({"name": "node-volumes", "mountPath": DIRECT_ROOT + VOLUME_FOLDER})
+    pod.setdefault("volumes", []).append(
+        {"name": "node-volumes", "hostPath": {"path": VOLUME_FOLDER, "type": "DirectoryOrCreate"}}
+    )
+    return yaml.safe_dump_all(docs, sort_keys=False)
 
 
 def copy_kind_base_files(kind_dir: Path, dest: Path) -> None:

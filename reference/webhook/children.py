@@ -146,6 +146,8 @@ def _switches(shape: Shape) -> list[dict[str, object]]:
 
 def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object]:
     probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5, "timeoutSeconds": 2}
+    # Readiness every second: the first probe comes as the process starts and fails; at 5 s, every new runtime
+    # then waited up to 5 s more to be ready (and verified). Liveness keeps 5 s: it only restarts a stuck one.
     return {
         "name": "runtime",
         "image": spec.runtime.image or shape.runtime_image,
@@ -153,7 +155,7 @@ def _container(n: ChildNames, spec: SwarmSpec, shape: Shape) -> dict[str, object
         "command": ["python3", "-m", "swarmconf.reference.runtime"],
         "env": [*_env(n, shape), *_switches(shape), {"name": "PORT", "value": str(spec.runtime.port)}],
         "ports": [{"name": "http", "containerPort": spec.runtime.port, "protocol": "TCP"}],
-        "readinessProbe": probe,
+        "readinessProbe": {**probe, "periodSeconds": 1},
         "livenessProbe": {**probe, "failureThreshold": 6},
         "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": {

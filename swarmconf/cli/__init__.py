@@ -65,8 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not _use_metacontroller_source(args):
         return EXIT_INFRA
-    # SIGTERM (CI cancelling a job, `kill`) is handled like Ctrl-C: the same cleanup paths run.
+    # SIGTERM (CI cancelling a job, `kill`) is handled like Ctrl-C: the same cleanup paths run. SIGINT too, even
+    # when started ignoring it (a background job of a non-interactive shell inherits SIGINT ignored, and Python
+    # then leaves it so): `kill -INT` must stop a run wherever it was started.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

@@ -169,3 +169,39 @@ def test_listing_clusters_uses_the_cached_kind(monkeypatch: pytest.MonkeyPatch, 
     kind.write_text("#!/bin/sh\n")
     monkeypatch.setattr(cli_cluster, "ensure_offline_build", build)
     assert cli_cluster._kind_binary() == kind
+
+
+# --- SIGINT reaches swarmconf wherever it was started ----------------------------------------------------------
+
+STARTED_IGNORING_SIGINT = """
+import argparse, sys, time
+import swarmconf.cli as cli
+parser = argparse.ArgumentParser()
+parser.set_defaults(handler=lambda args: time.sleep(30))
+cli.build_parser = lambda: parser
+cli._use_metacontroller_source = lambda args: True
+print("ready", flush=True)
+sys.exit(cli.main([]))
+"""
+
+
+def test_sigint_stops_swarmconf_even_when_started_ignoring_it() -> None:
+    """A background job of a non-interactive shell (CI scripts, `cmd &`) starts with SIGINT ignored; Python
+    keeps it so unless told, and `kill -INT` then did nothing (seen in the interrupt trials, 2026-12-07)."""
+    import signal
+
+    with subprocess.Popen(
+        [sys.executable, "-c", STARTED_IGNORING_SIGINT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    ) as child:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGINT)
+        try:
+            code = child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+        assert code == 130, child.stderr.read() if child.stderr else code

@@ -69,17 +69,71 @@ def test_ldflags_stamp_both_version_packages() -> None:
         assert f"-X {pkg}.gitMinor=34" in flags
 
 
-def test_storage_manifest_points_at_our_images(tmp_path: Path) -> None:
+KIND_STORAGE = """\
+const storageProvisionerImage = "x"
+const defaultStorageManifest = `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: local-path-storage
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: local-path-provisioner
+  namespace: local-path-storage
+spec:
+  template:
+    spec:
+      containers:
+        - name: local-path-provisioner
+          image: ` + storageProvisionerImage + `
+          command: [local-path-provisioner, start, --helper-image, ` + storageHelperImage + `]
+          env:
+            - {name: POD_NAMESPACE, value: x}
+---
+kind: ConfigMap
+apiVersion: v1
+metadata:
+  name: local-path-config
+data:
+  config.json: |-
+    {"nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": ["/var/local-path-provisioner"]}]}
+`
+"""
+
+
+def _kind_storage(tmp_path: Path, text: str = KIND_STORAGE) -> Path:
     source = tmp_path / "pkg/build/nodeimage/const_storage.go"
     source.parent.mkdir(parents=True)
-    source.write_text(
-        'const storageProvisionerImage = "x"\n'
-        "const defaultStorageManifest = `\nkind: Namespace\nname: local-path-storage\n"
-        "image: ` + storageProvisionerImage + `\n- ` + storageHelperImage + `\n`\n"
-    )
-    text = nodeimage.storage_manifest(tmp_path, "mine/prov:v1", "mine/helper:v1")
-    assert "image: mine/prov:v1" in text and "- mine/helper:v1" in text
+    source.write_text(text)
+    return tmp_path
+
+
+def test_storage_manifest_points_at_our_images(tmp_path: Path) -> None:
+    text = nodeimage.storage_manifest(_kind_storage(tmp_path), "mine/prov:v1", "mine/helper:v1")
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    container = docs[1]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "mine/prov:v1" and "mine/helper:v1" in container["command"]
     assert "`" not in text
+
+
+def test_storage_manifest_switches_the_provisioner_patch_on(tmp_path: Path) -> None:
+    text = nodeimage.storage_manifest(_kind_storage(tmp_path), "p", "h")
+    pod = [d for d in yaml.safe_load_all(text) if d][1]["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["LOCAL_PATH_DIRECT_ROOT"]["value"] == "/host" and env["POD_NAMESPACE"]["value"] == "x"
+    assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+    assert {"name": "node-volumes", "mountPath": "/host/var/local-path-provisioner"} in pod["containers"][0][
+        "volumeMounts"
+    ]
+    assert {
+        "name": "node-volumes",
+        "hostPath": {"path": "/var/local-path-provisioner", "type": "DirectoryOrCreate"},
+    } in (pod["volumes"])
+    moved = KIND_STORAGE.replace('"/var/local-path-provisioner"', '"/data"')
+    with pytest.raises(ValueError, match="no longer keeps volumes"):
+        nodeimage.storage_manifest(_kind_storage(tmp_path / "moved", moved), "p", "h")
 
 
 def test_storage_manifest_missing_is_an_error(tmp_path: Path) -> None:

@@ -165,8 +165,8 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
 @pytest.mark.parametrize(
     ("workers", "cpus", "extra", "expected"),
     [
-        (None, 2, [], ["-n", "4", *DISTRIBUTION]),  # auto on 2 cores: the measured faster default
-        (None, 8, [], ["-n", "4", *DISTRIBUTION]),  # more workers are not measured: auto stays at 4
+        (None, 2, [], ["-n", "5", *DISTRIBUTION]),  # auto on 2 cores: the measured faster default
+        (None, 8, [], ["-n", "5", *DISTRIBUTION]),  # more workers are not measured: auto stays at 5
         (None, 1, [], []),  # one core: serial
         (0, 2, [], []),
         (1, 2, [], []),  # one worker is serial with extra processes: run serially instead
@@ -178,7 +178,7 @@ def test_run_command_line_targets_the_suites_and_forwards_options(tmp_path):
         (None, 2, ["--pdb"], []),  # pdb does not work under xdist
     ],
 )
-def test_workers_default_to_two_where_measured_faster(workers, cpus, extra, expected, monkeypatch):
+def test_workers_default_to_the_count_measured_fastest(workers, cpus, extra, expected, monkeypatch):
     monkeypatch.setattr(run_cli.os, "cpu_count", lambda: cpus)
     cmd = pytest_command(_args("--", *extra, workers=workers), "rid")
     assert cmd[cmd.index("rid") + 1 : cmd.index(str(SUITES))] == expected  # what swarmconf adds
