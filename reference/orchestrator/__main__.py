@@ -7,12 +7,12 @@ import ssl
 from pathlib import Path
 
 import httpx
-import uvicorn
 from kubernetes import client
 
 from swarmconf.reference.common import logs
 from swarmconf.reference.common.defects import ConfigMapSwitches
 from swarmconf.reference.common.kube import load_api_client
+from swarmconf.reference.common.serving import serve
 from swarmconf.reference.common.settings import OrchestratorSettings, from_environ
 from swarmconf.reference.orchestrator.app import Orchestrator, create_app
 from swarmconf.reference.orchestrator.runtime_client import SERVICE_ACCOUNT, ApiServerRoute, RuntimeClient
@@ -37,15 +37,7 @@ def main() -> None:
         runtime=runtime,
         switches=switches,
     )
-    uvicorn.run(
-        create_app(orchestrator, settings=settings),
-        host="0.0.0.0",
-        port=settings.port,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_config=None,
-    )
+    serve(create_app(orchestrator, settings=settings), settings.port)
 
 
 def _api_server_route() -> ApiServerRoute | None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-import uvicorn
-
 from swarmconf.reference.common import logs
+from swarmconf.reference.common.serving import serve
 from swarmconf.reference.common.settings import RuntimeSettings, from_environ
 from swarmconf.reference.runtime.app import create_app
 
@@ -14,15 +13,7 @@ from swarmconf.reference.runtime.app import create_app
 def main() -> None:
     logs.configure()
     settings = from_environ(RuntimeSettings, os.environ)
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",
-        port=settings.port,
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
-        log_config=None,
-    )
+    serve(create_app(settings), settings.port)
 
 
 if __name__ == "__main__":

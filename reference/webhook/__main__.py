@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 import httpx
-import uvicorn
 from kubernetes import client
 
 from swarmconf.reference.common import logs
 from swarmconf.reference.common.defects import ConfigMapSwitches
 from swarmconf.reference.common.kube import load_api_client
+from swarmconf.reference.common.serving import serve
 from swarmconf.reference.common.settings import WebhookSettings, from_environ
 from swarmconf.reference.webhook.app import create_app
 from swarmconf.reference.webhook.hooks import Hooks
@@ -30,9 +30,7 @@ def main() -> None:
         http, root_key=settings.identity_root_key.get_secret_value().encode(), timeout=settings.verify_timeout_seconds
     )
     hooks = Hooks(settings=settings, switches=switches, verifier=verifier, cluster=KubeActions(api))
-    uvicorn.run(
-        create_app(hooks), host="0.0.0.0", port=settings.port, proxy_headers=False, access_log=False, log_config=None
-    )
+    serve(create_app(hooks), settings.port)
 
 
 if __name__ == "__main__":
