@@ -23,13 +23,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from swarmconf.clusters.usage import NodeUsage
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reports" / "out"
@@ -41,59 +42,6 @@ def kind_cluster_name(kubeconfig: Path) -> str | None:
     doc = yaml.safe_load(kubeconfig.read_text()) or {}
     context = str(doc.get("current-context") or "")
     return context.removeprefix("kind-") if context.startswith("kind-") else None
-
-
-def _bytes(text: str) -> float:
-    """``1.09GiB`` → bytes (docker stats' units)."""
-    units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "kB": 1e3, "MB": 1e6, "GB": 1e9}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text)
-
-
-class Sampler:
-    """``docker stats`` of a kind cluster's node containers in a thread: the peak CPU % and memory, summed."""
-
-    def __init__(self, cluster: str, interval: float):
-        self.cluster, self.interval = cluster, interval
-        self.peak_cpu = 0.0
-        self.peak_memory = 0.0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            cpu, memory = self._read()
-            if cpu is not None:
-                self.samples += 1
-                self.peak_cpu, self.peak_memory = max(self.peak_cpu, cpu), max(self.peak_memory, memory)
-            self._stop.wait(self.interval)
-
-    def _read(self) -> tuple[float | None, float]:
-        done = subprocess.run(
-            ["docker", "stats", "--no-stream", "--format", "{{json .}}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-        mine = [r for r in rows if str(r.get("Name", "")).startswith(f"{self.cluster}-")]
-        if not mine:
-            return None, 0.0
-        cpu = sum(float(r["CPUPerc"].rstrip("%")) for r in mine)
-        memory = sum(_bytes(r["MemUsage"].split("/")[0].strip()) for r in mine)
-        return cpu, memory
 
 
 def one_run(kubeconfig: Path, workers: str, extra: list[str]) -> dict[str, Any]:
@@ -119,7 +67,7 @@ def one_run(kubeconfig: Path, workers: str, extra: list[str]) -> dict[str, Any]:
     }
 
 
-def report(runs: list[dict[str, Any]], sampler: Sampler | None, args: argparse.Namespace) -> dict[str, Any]:
+def report(runs: list[dict[str, Any]], usage: NodeUsage | None, args: argparse.Namespace) -> dict[str, Any]:
     """The benchmark's result: medians, the median run's slowest tests, the peaks."""
     walls = [r["wall_seconds"] for r in runs]
     median_wall = statistics.median(walls)
@@ -135,9 +83,9 @@ def report(runs: list[dict[str, Any]], sampler: Sampler | None, args: argparse.N
         "median_area_seconds": {a: statistics.median(r["areas"].get(a, 0.0) for r in runs) for a in areas},
         "slowest_tests": sorted(median_run["tests"], key=lambda t: -float(t.get("seconds") or 0))[:10],
         "slowest_from_run": median_run["run_id"],
-        "peak_cpu_percent": round(sampler.peak_cpu, 1) if sampler else None,
-        "peak_memory_bytes": round(sampler.peak_memory) if sampler else None,
-        "samples": sampler.samples if sampler else 0,
+        "peak_cpu_percent": round(usage.peak.cpu_percent, 1) if usage else None,
+        "peak_memory_bytes": round(usage.peak.memory_bytes) if usage else None,
+        "samples": usage.peak.samples if usage else 0,
     }
 
 
@@ -178,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     cluster = kind_cluster_name(args.kubeconfig.expanduser())
     use_docker = cluster is not None and shutil.which("docker") is not None
     runs: list[dict[str, Any]] = []
-    sampler = Sampler(cluster, args.interval) if use_docker and cluster else None
-    with sampler if sampler else contextlib.nullcontext():
+    usage = NodeUsage(cluster, args.interval) if use_docker and cluster else None
+    with usage if usage else contextlib.nullcontext():
         for index in range(args.runs):
             runs.append(one_run(args.kubeconfig.expanduser(), args.workers, args.extra))
             last = runs[-1]
             print(f"run {index + 1}/{args.runs}: {last['run_id']} exit {last['exit_code']} {last['wall_seconds']} s")
-    data = report(runs, sampler, args)
+    data = report(runs, usage, args)
     stem = OUT / "bench" / f"suite-{args.label}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     stem.with_suffix(".json").write_text(json.dumps(data, indent=2))
     stem.with_suffix(".md").write_text(markdown(data))

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swarmconf.clusters.usage import Peak
+
 BAD = ("failed", "error")
 STATUSES = ("passed", "failed", "error", "skipped", "not-enforceable", "not-reached")
 
@@ -51,6 +53,10 @@ class TestHistory:
     @property
     def mean_seconds(self) -> float | None:
         return sum(self.seconds.values()) / len(self.seconds) if self.seconds else None
+
+    @property
+    def median_seconds(self) -> float | None:
+        return statistics.median(self.seconds.values()) if self.seconds else None
 
     @property
     def counts(self) -> Counter[str]:
@@ -84,6 +90,13 @@ class Stability:
 
     tests: list[TestHistory]
     runs: list[dict[str, Any]]
+    peak: Peak | None = None
+    """What the cluster's nodes peaked at over the runs (None: not a kind cluster, nothing sampled)."""
+
+    @property
+    def walls(self) -> list[float]:
+        """The wall times of the runs that wrote a summary (an interrupted or crashed run's time says nothing)."""
+        return [float(r["seconds"]) for r in self.runs if r["summary"]]
 
     @property
     def ok(self) -> bool:
@@ -92,8 +105,8 @@ class Stability:
         return bool(self.runs) and runs_ok and all(t.kind == "stable" for t in self.tests)
 
 
-def aggregate(runs: Sequence[RunOutcome]) -> Stability:
-    """Every test's history over ``runs`` (in order)."""
+def aggregate(runs: Sequence[RunOutcome], peak: Peak | None = None) -> Stability:
+    """Every test's history over ``runs`` (in order); ``peak``, what the cluster peaked at meanwhile."""
     tests: dict[str, TestHistory] = {}
     for run in runs:
         run_id = run.run_id
@@ -120,7 +133,21 @@ def aggregate(runs: Sequence[RunOutcome]) -> Stability:
         }
         for r in runs
     ]
-    return Stability(sorted(tests.values(), key=lambda h: h.nodeid), meta)
+    return Stability(sorted(tests.values(), key=lambda h: h.nodeid), meta, peak)
+
+
+def slowest(stab: Stability, n: int = 10) -> list[TestHistory]:
+    """The ``n`` tests with the highest median time over the runs: where the next speed-up is."""
+    timed = [t for t in stab.tests if t.seconds]
+    return sorted(timed, key=lambda t: (-(t.median_seconds or 0.0), t.nodeid))[:n]
+
+
+def wall_summary(stab: Stability) -> dict[str, float] | None:
+    """Median, lowest and highest wall time of the runs that wrote a summary; None without any."""
+    walls = stab.walls
+    if not walls:
+        return None
+    return {"median": round(statistics.median(walls), 1), "min": min(walls), "max": max(walls), "runs": len(walls)}
 
 
 def as_dict(stab: Stability) -> dict[str, Any]:
@@ -142,9 +169,19 @@ def as_dict(stab: Stability) -> dict[str, Any]:
             for t in stab.tests
         ],
         "areas": [
-            {"area": a.area, "tests": a.tests, "seconds": {rid: round(v, 1) for rid, v in a.seconds.items()}}
+            {
+                "area": a.area,
+                "tests": a.tests,
+                "median_seconds": round(a.median, 1),
+                "seconds": {rid: round(v, 1) for rid, v in a.seconds.items()},
+            }
             for a in area_times(stab)
         ],
+        "wall_seconds": wall_summary(stab),
+        "slowest_tests": [
+            {"nodeid": t.nodeid, "median_seconds": round(t.median_seconds or 0.0, 1)} for t in slowest(stab)
+        ],
+        "cluster_peak": stab.peak.as_dict() if stab.peak else None,
     }
 
 
@@ -191,6 +228,7 @@ def markdown(stab: Stability) -> str:
         "",
         "**" + ("STABLE: no test failed or errored in any run" if stab.ok else "NOT STABLE: see below") + "**",
         "",
+        *_headline(stab),
         "| run | exit code | summary's exit code | wall time | left behind |",
         "|---|---|---|---|---|",
         *(
@@ -226,6 +264,20 @@ def markdown(stab: Stability) -> str:
             for a in area_times(stab)
         ),
     ]
+    lines += [
+        "",
+        "## Ten slowest tests",
+        "",
+        "Median over the runs of each test's time (setup, call and teardown).",
+        "",
+        "| test | median s | min s | max s |",
+        "|---|---|---|---|",
+        *(
+            f"| `{t.nodeid}` | {t.median_seconds or 0.0:.0f} | {min(t.seconds.values()):.0f} "
+            f"| {max(t.seconds.values()):.0f} |"
+            for t in slowest(stab)
+        ),
+    ]
     bad = [t for t in stab.tests if t.messages and t.kind != "stable"]
     if bad:
         lines += ["", "## Failures, run by run", ""]
@@ -234,6 +286,19 @@ def markdown(stab: Stability) -> str:
             lines += [f"- `{rid}` {t.outcomes[rid]}: {_one_line(msg)}" for rid, msg in t.messages.items()]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _headline(stab: Stability) -> list[str]:
+    """Wall time over the runs and what the cluster peaked at, as list items."""
+    walls = wall_summary(stab)
+    lines = []
+    if walls:
+        lines.append(
+            f"- wall time: median **{walls['median']:.0f} s** (lowest {walls['min']:.0f} s, highest "
+            f"{walls['max']:.0f} s) over {walls['runs']} runs that wrote a summary"
+        )
+    lines.append(f"- cluster peak: {stab.peak.describe() if stab.peak else 'not measured (not a kind cluster)'}")
+    return [*lines, ""]
 
 
 def _summary_exit(run: Mapping[str, Any]) -> str:

@@ -71,9 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lanes",
         type=int,
-        default=4,
+        default=5,
         help="run rows side by side on this many private installs (more than 1 implies --own-install; a block "
-        "that takes Metacontroller down waits for the other lanes' running tests; default: 4)",
+        "that takes Metacontroller down waits for the other lanes' running tests; default: 5)",
     )
     parser.add_argument("--no-html", action="store_true", help="do not generate the Allure HTML")
     parser.add_argument(

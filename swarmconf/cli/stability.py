@@ -2,14 +2,17 @@
 
 No retries: every run is a plain ``pytest suites/`` (no ``--clause``, no defect) in a child process on the
 same prepared cluster (see :mod:`swarmconf.selftest.target`); :mod:`swarmconf.reports.stability` judges each
-test stable, flaky or broken. Writes ``stability.json`` and ``stability.md`` to
-``<reports-dir>/<id>/`` (default ``reports/out/stability/``), each run's own reports under ``runs/``.
+test stable, flaky or broken, and reports the median wall time, each area's and the ten slowest tests' times,
+and (on a kind cluster) the CPU and memory its nodes peaked at over the runs. Writes ``stability.json`` and
+``stability.md`` to ``<reports-dir>/<id>/`` (default ``reports/out/stability/``), each run's own reports under
+``runs/``.
 Exit codes: 0 stable, 1 some test failed or errored in some run, 3 infrastructure, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -40,8 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from swarmconf.clusters.usage import NodeUsage
     from swarmconf.fixtures import private_install
     from swarmconf.fixtures.profiles import ProfileError, load_profile
+    from swarmconf.fixtures.session import kind_name
     from swarmconf.kube import KubeError
     from swarmconf.reports import rundir, stability
     from swarmconf.selftest import leftovers
@@ -60,30 +65,35 @@ def handle(args: argparse.Namespace) -> int:
         print(f"swarmconf stability: {exc}")
         return 2
     results: list[stability.RunOutcome] = []
+    usage: NodeUsage | None = None
     interrupted = False
     try:
         # Each run is what `swarmconf run` would run: the same workers.
         args.pytest_args = [*(args.pytest_args or []), *worker_args(args.workers, list(args.pytest_args or []))]
         with prepared(cluster_choice(args), [profile], run_id=run.run_id, log=say) as prep:
             runner = runner_for(args, prep.handle)
-            for i in range(args.runs):
-                inner = InnerRun(f"{run.run_id}-{i + 1:02d}{secrets.token_hex(2)}", (), None, run.path / "runs")
-                try:
-                    res = runner(inner)
-                except Interrupted as exc:
-                    res, interrupted = exc.result, True
-                left = tuple(leftovers.remove(prep.platform, inner.run_id))
-                results.append(stability.RunOutcome(inner.run_id, res.summary, res.exit_code, res.duration, left))
-                say(f"run {i + 1}/{args.runs}: exit {res.exit_code} in {res.duration:.0f} s (log: {inner.log})")
-                if interrupted:
-                    break
+            kind = kind_name(prep.handle, prep.kube)
+            # The cluster's peak CPU and memory over the runs, beside their wall times (kind clusters only).
+            usage = NodeUsage(kind, interval=2.0) if kind else None
+            with usage or contextlib.nullcontext():
+                for i in range(args.runs):
+                    inner = InnerRun(f"{run.run_id}-{i + 1:02d}{secrets.token_hex(2)}", (), None, run.path / "runs")
+                    try:
+                        res = runner(inner)
+                    except Interrupted as exc:
+                        res, interrupted = exc.result, True
+                    left = tuple(leftovers.remove(prep.platform, inner.run_id))
+                    results.append(stability.RunOutcome(inner.run_id, res.summary, res.exit_code, res.duration, left))
+                    say(f"run {i + 1}/{args.runs}: exit {res.exit_code} in {res.duration:.0f} s (log: {inner.log})")
+                    if interrupted:
+                        break
     except KeyboardInterrupt:
         interrupted = True
     except (KubeError, TimeoutError, RuntimeError, OSError) as exc:
         say(f"infrastructure error: {exc!r}")
         if not results:
             return EXIT_INFRA
-    stab = stability.aggregate(results)
+    stab = stability.aggregate(results, usage.peak if usage else None)
     stability.write(stab, run.path)
     rundir.point_latest(run)
     say(f"stability: {run.path / 'stability.md'}  ({'stable' if stab.ok else 'NOT stable'})")

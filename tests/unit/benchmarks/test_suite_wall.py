@@ -1,4 +1,4 @@
-"""benchmarks/suite_wall.py: the parts that need no cluster (units, the kind name, medians, the slowest tests)."""
+"""benchmarks/suite_wall.py: the parts that need no cluster (the kind name, medians, the slowest tests)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,6 @@ def bench() -> ModuleType:
     sys.modules["suite_wall"] = module
     spec.loader.exec_module(module)
     return module
-
-
-def test_docker_units(bench: ModuleType) -> None:
-    assert bench._bytes("1.5GiB") == 1.5 * 2**30
-    assert bench._bytes("512MiB") == 512 * 2**20
-    assert bench._bytes("10kB") == 10_000
-    assert bench._bytes("7B") == 7
 
 
 def test_kind_name_from_the_kubeconfig(bench: ModuleType, tmp_path: Path) -> None:

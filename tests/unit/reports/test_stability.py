@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from swarmconf.clusters.usage import Peak
 from swarmconf.contract import Level
 from swarmconf.reports import stability, summary
 from swarmconf.reports.stability import RunOutcome
@@ -101,4 +102,48 @@ def test_time_per_area_sums_each_areas_tests_per_run() -> None:
     assert [a.median for a in areas] == [50.0, 16.0]
     text = stability.markdown(stab)
     assert "| deletion | 1 | 50 | 40 | 60 |" in text and "| isolation | 2 | 16 | 15 | 18 |" in text
-    assert stability.as_dict(stab)["areas"][0] == {"area": "deletion", "tests": 1, "seconds": areas[0].seconds}
+    assert stability.as_dict(stab)["areas"][0] == {
+        "area": "deletion",
+        "tests": 1,
+        "median_seconds": 50.0,
+        "seconds": areas[0].seconds,
+    }
+
+
+def _timed(run_id: str, wall: float, **seconds: float) -> RunOutcome:
+    records = [TestRecord(f"suites/test_x.py::{n}", ("ISO-1",), S.PASSED, duration=v) for n, v in seconds.items()]
+    data = summary.as_dict(
+        judge(records, Selection(collected={r.nodeid: r.clauses for r in records}), level=Level.BASELINE),
+        run_id=run_id,
+    )
+    return RunOutcome(run_id, data, int(data["exit_code"]), wall)
+
+
+def test_wall_times_count_only_runs_that_wrote_a_summary() -> None:
+    stab = stability.aggregate(
+        [_timed("r1", 200.0, a=1.0), _timed("r2", 240.0, a=1.0), RunOutcome("r3", None, 130, 19.0)]
+    )
+    assert stability.wall_summary(stab) == {"median": 220.0, "min": 200.0, "max": 240.0, "runs": 2}
+    assert "- wall time: median **220 s** (lowest 200 s, highest 240 s) over 2 runs" in stability.markdown(stab)
+    assert stability.wall_summary(stability.aggregate([RunOutcome("r1", None, 3, 5.0)])) is None
+
+
+def test_the_ten_slowest_tests_by_their_median() -> None:
+    tests = {f"t{i:02d}": float(i) for i in range(12)}
+    runs = [_timed("r1", 100.0, **tests), _timed("r2", 100.0, **{**tests, "t00": 99.0}), _timed("r3", 100.0, **tests)]
+    stab = stability.aggregate(runs)
+    slow = stability.slowest(stab)
+    # t00 was slow once: its median (0 s) keeps it out; one slow run does not make a slow test.
+    assert [t.nodeid.split("::")[1] for t in slow] == [f"t{i:02d}" for i in range(11, 1, -1)]
+    data = stability.as_dict(stab)
+    assert data["slowest_tests"][0] == {"nodeid": "suites/test_x.py::t11", "median_seconds": 11.0}
+    assert "| `suites/test_x.py::t11` | 11 | 11 | 11 |" in stability.markdown(stab)
+
+
+def test_the_clusters_peak_is_reported_or_said_to_be_missing() -> None:
+    runs = [_timed("r1", 100.0, a=1.0)]
+    assert "- cluster peak: not measured (not a kind cluster)" in stability.markdown(stability.aggregate(runs))
+    assert stability.as_dict(stability.aggregate(runs))["cluster_peak"] is None
+    stab = stability.aggregate(runs, Peak(190.4, 2.5 * 2**30, 40))
+    assert "- cluster peak: CPU 190 % (100 % = one core), memory 2.50 GiB (40 samples)" in stability.markdown(stab)
+    assert stability.as_dict(stab)["cluster_peak"] == {"cpu_percent": 190.4, "memory_bytes": 2684354560, "samples": 40}

@@ -1,0 +1,81 @@
+"""swarmconf.clusters.usage: docker stats' units, a cluster's totals, and the sampler's peak (a fake ``docker``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from swarmconf.clusters.usage import NodeUsage, Peak, docker_bytes, totals
+
+
+def test_docker_units() -> None:
+    assert docker_bytes("1.5GiB") == 1.5 * 2**30
+    assert docker_bytes("512MiB") == 512 * 2**20
+    assert docker_bytes("10kB") == 10_000
+    assert docker_bytes("7B") == 7
+
+
+def _row(name: str, cpu: str, memory: str) -> dict[str, str]:
+    return {"Name": name, "CPUPerc": cpu, "MemUsage": f"{memory} / 23.4GiB"}
+
+
+def test_totals_sum_only_the_clusters_nodes() -> None:
+    rows = [
+        _row("dev-control-plane", "150.5%", "1GiB"),
+        _row("dev-worker", "20%", "512MiB"),
+        _row("other-control-plane", "99%", "4GiB"),
+    ]
+    assert totals(rows, "dev") == (170.5, 1.5 * 2**30)
+    assert totals(rows, "missing") is None
+
+
+def test_a_peak_never_measured_says_so() -> None:
+    assert "not measured" in Peak(0.0, 0.0, 0).describe()
+    assert Peak(190.0, 2.5 * 2**30, 3).describe().startswith("CPU 190 % (100 % = one core), memory 2.50 GiB")
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``docker`` on PATH whose ``stats`` prints the next line of ``readings`` (the last one once used up)."""
+    readings = tmp_path / "readings"
+    script = tmp_path / "bin" / "docker"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{tmp_path}/n" 2>/dev/null || echo 1)\n'
+        f'total=$(wc -l < "{readings}")\n'
+        '[ "$n" -gt "$total" ] && n=$total\n'
+        f'sed -n "${{n}}p" "{readings}"\n'
+        f'echo $((n + 1)) > "{tmp_path}/n"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    return readings
+
+
+def test_the_sampler_keeps_the_highest_cpu_and_memory(fake_docker: Path) -> None:
+    rows = [
+        [_row("dev-control-plane", "50%", "1GiB")],
+        [_row("dev-control-plane", "180%", "1GiB")],
+        [_row("dev-control-plane", "10%", "2GiB")],
+    ]
+    fake_docker.write_text("\n".join(json.dumps(r[0]) for r in rows) + "\n")
+    with NodeUsage("dev", interval=0.01) as usage:
+        deadline = time.monotonic() + 10
+        while usage.peak.samples < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert usage.peak.cpu_percent == 180.0
+    assert usage.peak.memory_bytes == 2 * 2**30
+    assert usage.peak.samples >= 4
+
+
+def test_no_docker_means_no_samples(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with NodeUsage("dev", interval=0.01) as usage:
+        time.sleep(0.05)
+    assert usage.peak.samples == 0
