@@ -73,6 +73,7 @@ def report(runs: list[dict[str, Any]], usage: NodeUsage | None, args: argparse.N
     median_wall = statistics.median(walls)
     median_run = min(runs, key=lambda r: abs(r["wall_seconds"] - median_wall))
     areas = sorted({a for r in runs for a in r["areas"]})
+    peak = usage.peak.as_dict() if usage else None
     return {
         "label": args.label,
         "workers": args.workers,
@@ -83,9 +84,9 @@ def report(runs: list[dict[str, Any]], usage: NodeUsage | None, args: argparse.N
         "median_area_seconds": {a: statistics.median(r["areas"].get(a, 0.0) for r in runs) for a in areas},
         "slowest_tests": sorted(median_run["tests"], key=lambda t: -float(t.get("seconds") or 0))[:10],
         "slowest_from_run": median_run["run_id"],
-        "peak_cpu_percent": round(usage.peak.cpu_percent, 1) if usage else None,
-        "peak_memory_bytes": round(usage.peak.memory_bytes) if usage else None,
-        "samples": usage.peak.samples if usage else 0,
+        "peak_cpu_percent": peak["cpu_percent"] if peak else None,
+        "peak_memory_bytes": peak["memory_bytes"] if peak else None,
+        "samples": peak["samples"] if peak else 0,
     }
 
 

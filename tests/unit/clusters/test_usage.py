@@ -60,11 +60,11 @@ def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_sampler_keeps_the_highest_cpu_and_memory(fake_docker: Path) -> None:
     rows = [
-        [_row("dev-control-plane", "50%", "1GiB")],
-        [_row("dev-control-plane", "180%", "1GiB")],
-        [_row("dev-control-plane", "10%", "2GiB")],
+        _row("dev-control-plane", "50%", "1GiB"),
+        _row("dev-control-plane", "180%", "1GiB"),
+        _row("dev-control-plane", "10%", "2GiB"),
     ]
-    fake_docker.write_text("\n".join(json.dumps(r[0]) for r in rows) + "\n")
+    fake_docker.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     with NodeUsage("dev", interval=0.01) as usage:
         deadline = time.monotonic() + 10
         while usage.peak.samples < 4 and time.monotonic() < deadline:
