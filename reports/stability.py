@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swarmconf.clusters.usage import Peak
+from swarmconf.reports.summary import area_of
 
 BAD = ("failed", "error")
 STATUSES = ("passed", "failed", "error", "skipped", "not-enforceable", "not-reached")
@@ -138,8 +139,18 @@ def aggregate(runs: Sequence[RunOutcome], peak: Peak | None = None) -> Stability
 
 def slowest(stab: Stability, n: int = 10) -> list[TestHistory]:
     """The ``n`` tests with the highest median time over the runs: where the next speed-up is."""
-    timed = [t for t in stab.tests if t.seconds]
-    return sorted(timed, key=lambda t: (-(t.median_seconds or 0.0), t.nodeid))[:n]
+    by_id = {t.nodeid: t for t in stab.tests}
+    return [by_id[nodeid] for nodeid, _ in slowest_by_median({t.nodeid: t.seconds.values() for t in stab.tests}, n)]
+
+
+def slowest_by_median(seconds: Mapping[str, Collection[float]], n: int = 10) -> list[tuple[str, float]]:
+    """The ``n`` tests (test ID → its time in each run) with the highest median time, as (test ID, median).
+
+    The one definition of "the slowest tests" over several runs, for the stability report and the benchmarks:
+    the median, so that one slow run does not rank a test.
+    """
+    medians = [(nodeid, statistics.median(times)) for nodeid, times in seconds.items() if times]
+    return sorted(medians, key=lambda m: (-m[1], m[0]))[:n]
 
 
 def wall_summary(stab: Stability) -> dict[str, float] | None:
@@ -183,11 +194,6 @@ def as_dict(stab: Stability) -> dict[str, Any]:
         ],
         "cluster_peak": stab.peak.as_dict() if stab.peak else None,
     }
-
-
-def area_of(nodeid: str) -> str:
-    """``suites/test_deletion.py::test_x`` → ``deletion``."""
-    return Path(nodeid.split("::")[0]).stem.removeprefix("test_")
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def timings(outcome: Outcome) -> dict[str, Any]:
     ordered = sorted(unique, key=lambda r: (-r.duration, r.nodeid))
     areas: dict[str, float] = {}
     for r in ordered:
-        areas[_area(r.nodeid)] = areas.get(_area(r.nodeid), 0.0) + r.duration
+        areas[area_of(r.nodeid)] = areas.get(area_of(r.nodeid), 0.0) + r.duration
     return {
         "total_seconds": round(sum(r.duration for r in ordered), 1),
         "areas": {area: round(seconds, 1) for area, seconds in sorted(areas.items(), key=lambda a: -a[1])},
@@ -108,7 +108,8 @@ def timings(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _area(nodeid: str) -> str:
+def area_of(nodeid: str) -> str:
+    """The contract area of a test: its suite module's name (``suites/test_deletion.py::t`` → ``deletion``)."""
     module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
     return module.removeprefix("test_").removesuffix(".py")
 

@@ -177,12 +177,13 @@ STARTED_IGNORING_SIGINT = """
 import argparse, sys, time
 import swarmconf.cli as cli
 parser = argparse.ArgumentParser()
-parser.set_defaults(handler=lambda args: time.sleep(30))
+parser.set_defaults(handler=lambda args: print("ready", flush=True) or time.sleep(30))
 cli.build_parser = lambda: parser
 cli._use_metacontroller_source = lambda args: True
-print("ready", flush=True)
 sys.exit(cli.main([]))
 """
+# "ready" comes from the command's handler, so after main() has set its signal handlers: a "ready" printed
+# before main() let the test's SIGINT land while it was still ignored (CI, 2026-12-07, a busy machine).
 
 
 def test_sigint_stops_swarmconf_even_when_started_ignoring_it() -> None:

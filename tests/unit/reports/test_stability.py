@@ -140,6 +140,13 @@ def test_the_ten_slowest_tests_by_their_median() -> None:
     assert "| `suites/test_x.py::t11` | 11 | 11 | 11 |" in stability.markdown(stab)
 
 
+def test_slowest_by_median_ranks_by_median_and_breaks_ties_by_name() -> None:
+    seconds = {"b": [5.0, 5.0, 50.0], "a": [5.0, 6.0, 4.0], "c": [9.0, 1.0], "never": []}
+    # Medians all 5 s (b's one slow run does not count; "never" ran in no run): ties go by name.
+    assert stability.slowest_by_median(seconds) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+    assert stability.slowest_by_median({"x": [1.0], "y": [3.0], "z": [2.0]}, n=2) == [("y", 3.0), ("z", 2.0)]
+
+
 def test_the_clusters_peak_is_reported_or_said_to_be_missing() -> None:
     runs = [_timed("r1", 100.0, a=1.0)]
     assert "- cluster peak: not measured (not a kind cluster)" in stability.markdown(stability.aggregate(runs))
