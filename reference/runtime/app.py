@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from swarmconf.reference.common.identity import REPLY_FIELDS, sign_challenge, sign_reply
+from swarmconf.reference.common.logs import event
 from swarmconf.reference.common.settings import RuntimeSettings
 from swarmconf.reference.runtime.history import History
-from swarmconf.reference.runtime.requestlog import RequestLog, RequestLogMiddleware
+from swarmconf.reference.runtime.requestlog import RequestLog, RequestLogMiddleware, log
 
 __all__ = ["create_app", "reply_text"]
 
@@ -123,6 +124,9 @@ class Runtime:
                     self._model, self._settings.model_provider_url, self._settings.workspace_id, text
                 )
             except ModelUnavailable as exc:
+                # In the pod's log too: the orchestrator passes a 502 on without its detail, and the detail
+                # (refused, DNS, timeout) is what tells a platform fault from a cluster one.
+                event(log, "model-unavailable", conversation=conversation_id, detail=str(exc))
                 return JSONResponse({"error": "model_unavailable", "detail": str(exc)}, status_code=502)
         reply = await to_thread.run_sync(
             self._history.append, conversation_id, text, lambda seq: self._reply(conversation_id, text, seq, answer)

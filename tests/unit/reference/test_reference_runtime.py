@@ -15,10 +15,12 @@ Coverage matrix:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from reference_fakes import ASGIClient
 
 from swarmconf.fixtures.model_provider import ANSWER_PREFIX, CallLog
@@ -108,11 +110,15 @@ def test_with_a_model_provider_the_reply_is_the_models_answer_signed(tmp_path: P
     assert verify_reply(ROOT, WS, reply)
 
 
-def test_a_model_that_does_not_answer_is_a_502_and_no_history(tmp_path: Path) -> None:
+def test_a_model_that_does_not_answer_is_a_502_and_no_history(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     broken = httpx.MockTransport(lambda request: httpx.Response(500, json={"error": "down"}))
     client, conv = _model_runtime(tmp_path, broken), str(uuid.uuid4())
-    resp = client.post(f"/v1/conversations/{conv}/messages", json={"text": "hello"})
+    with caplog.at_level(logging.INFO, logger="swarmconf.reference.runtime"):
+        resp = client.post(f"/v1/conversations/{conv}/messages", json={"text": "hello"})
     assert resp.status_code == 502 and resp.json()["error"] == "model_unavailable"
+    # The pod's log says why (the orchestrator drops the runtime's 502 detail).
+    [logged] = [r.getMessage() for r in caplog.records if "model-unavailable" in r.getMessage()]
+    assert conv in logged and "500" in logged
     assert client.get(f"/v1/conversations/{conv}/messages").json()["messages"] == []
     garbled = httpx.MockTransport(lambda request: httpx.Response(200, json={"choices": []}))
     assert (
