@@ -100,7 +100,8 @@ def timings(outcome: Outcome) -> dict[str, Any]:
     ordered = sorted(unique, key=lambda r: (-r.duration, r.nodeid))
     areas: dict[str, float] = {}
     for r in ordered:
-        areas[area_of(r.nodeid)] = areas.get(area_of(r.nodeid), 0.0) + r.duration
+        area = area_of(r.nodeid)
+        areas[area] = areas.get(area, 0.0) + r.duration
     return {
         "total_seconds": round(sum(r.duration for r in ordered), 1),
         "areas": {area: round(seconds, 1) for area, seconds in sorted(areas.items(), key=lambda a: -a[1])},
