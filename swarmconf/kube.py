@@ -21,8 +21,13 @@ each one here gets its own ``ApiClient`` (sharing the configuration) and never d
 
 from __future__ import annotations
 
+import atexit
+import functools
 import http.client
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -359,13 +364,55 @@ def _transport_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
+#: Where this process's kubeconfig credentials are written: ``<tmp>/swarmconf-kube-<pid>``.
+CREDENTIALS_DIR_PREFIX = "swarmconf-kube-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+@functools.cache
+def credentials_dir() -> Path:
+    """This process's own directory for the client certificates and keys a kubeconfig holds inline.
+
+    The kubernetes client writes each ``*-data`` credential to a temp file and removes it only at a normal exit;
+    a process killed (SIGKILL, a signal without a handler) left one file per credential in ``/tmp`` for good. Here
+    they go into a directory named by the process id, removed at exit, and a directory whose process is gone (an
+    earlier run killed) is removed by the next process that connects.
+    """
+    root = Path(tempfile.gettempdir())
+    for stale in root.glob(f"{CREDENTIALS_DIR_PREFIX}*"):
+        pid = stale.name.removeprefix(CREDENTIALS_DIR_PREFIX)
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    path = root / f"{CREDENTIALS_DIR_PREFIX}{os.getpid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def connect(kubeconfig: Path | str | None = None, context: str | None = None) -> Kube:
     """Build clients from a kubeconfig (default: ``$KUBECONFIG`` or ``~/.kube/config``) and context."""
     path = Path(kubeconfig).expanduser() if kubeconfig else None
     if path is not None and not path.is_file():
         raise KubeconfigError(f"kubeconfig {path} does not exist; pass --kubeconfig with a readable file")
     try:
-        api_client = config.new_client_from_config(config_file=str(path) if path else None, context=context)
+        configuration = client.Configuration()
+        config.load_kube_config(
+            config_file=str(path) if path else None,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+            temp_file_path=str(credentials_dir()),
+        )
+        api_client = client.ApiClient(configuration=configuration)
     except (config.ConfigException, OSError, yaml.YAMLError, TypeError, KeyError) as exc:
         where = path or "the default kubeconfig"
         raise KubeconfigError(f"cannot load {where} (context {context or 'current'}): {exc}") from exc

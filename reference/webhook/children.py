@@ -193,6 +193,13 @@ def _pod_labels(labels: dict[str, str], shape: Shape) -> dict[str, str]:
     return {**labels, L.INGRESS: L.INGRESS_PLATFORM_ONLY} if shape.ingress_platform_only else dict(labels)
 
 
+#: The runtime's resolver retries each DNS query after 1 s (glibc's default is 5 s, twice), up to four times. A
+#: NetworkPolicy enforcer that sends a policed pod's packets through a queue (kube-network-policies, in the
+#: harness's kind cluster) loses a few of them whenever it rewrites its rules on a pod change; a lost UDP query
+#: then costs one second instead of five, well inside the model call's timeout. TCP recovers by itself.
+DNS_OPTIONS = [{"name": "timeout", "value": "1"}, {"name": "attempts", "value": "4"}]
+
+
 def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec, swarm: str, shape: Shape) -> Child:
     volume: dict[str, object] = (
         {"name": "data", "persistentVolumeClaim": {"claimName": n.pvc}}
@@ -205,6 +212,7 @@ def _statefulset(n: ChildNames, ns: str, labels: dict[str, str], spec: SwarmSpec
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 5,
         "securityContext": {"fsGroup": 65534},
+        "dnsConfig": {"options": DNS_OPTIONS},
         "containers": [_container(n, spec, shape)],
         "volumes": [volume],
     }

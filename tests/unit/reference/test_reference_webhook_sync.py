@@ -99,6 +99,8 @@ def test_statefulset_service_and_pvc_shape(webhook_settings: WebhookSettings) ->
     assert container["ports"][0]["containerPort"] == 42617
     assert container["imagePullPolicy"] == "Never"
     assert "hostPort" not in container["ports"][0] and "hostNetwork" not in pod
+    # a lost DNS query is retried after 1 s, not glibc's 5 s: the runtime's model call (8 s) survives a few
+    assert {o["name"]: o["value"] for o in pod["dnsConfig"]["options"]} == {"timeout": "1", "attempts": "4"}
     assert by_kind(children, "ServiceAccount")["automountServiceAccountToken"] is False
     service = by_kind(children, "Service", BASE)
     assert service["spec"]["type"] == "ClusterIP" and "externalIPs" not in service["spec"]
