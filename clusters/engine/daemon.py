@@ -140,6 +140,10 @@ def start_dockerd(log: Path) -> DockerEngine:
     return DockerEngine(started=True, pid=pid, capfix=capfix)
 
 
+#: The environment variable `.ci/run` marks each of its processes with.
+CI_RUN_MARK = "SWARMCONF_CI_RUN"
+
+
 def spawn_detached(cmd: list[str], log: Path) -> int:
     """Start ``cmd`` in a new session that is *not* our child, and return its pid.
 
@@ -148,8 +152,11 @@ def spawn_detached(cmd: list[str], log: Path) -> int:
     as an error. A shell starts it in the background and exits at once, so the daemon is reparented.
     """
     script = 'log=$1; shift; setsid "$@" </dev/null >>"$log" 2>&1 & echo $!'
+    # Nor does it carry the mark of the CI run that started it: `.ci/run` waits for its marked processes to
+    # end before deleting its clusters, and would wait for the daemon in vain.
+    env = {k: v for k, v in os.environ.items() if k != CI_RUN_MARK}
     result = subprocess.run(
-        ["sh", "-c", script, "sh", str(log), *cmd], capture_output=True, text=True, check=True, timeout=30
+        ["sh", "-c", script, "sh", str(log), *cmd], capture_output=True, text=True, check=True, timeout=30, env=env
     )
     return int(result.stdout.strip())
 
