@@ -1,9 +1,10 @@
 """`.ci/run` interrupted: its cleanup waits for the run's processes to finish their teardown, then deletes.
 
 The real script runs against stand-ins for what it calls (the venv's python, ``swarmconf`` and ``tox``). The
-stand-in ``tox`` starts a child that needs two seconds to tear down after SIGTERM and, like tox on a signal to the
-process group, ends at once, leaving that child orphaned. Before, `.ci/run` then deleted the cluster under it.
-"""
+stand-in ``swarmconf`` lists the cluster both as running and as recorded, as the real one does (the cleanup once
+deleted it twice). The stand-in ``tox`` starts a child that needs two seconds to tear down after SIGTERM and,
+like tox on a signal to the process group, ends at once, leaving that child orphaned. Before, `.ci/run` then
+deleted the cluster under it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ exec {real} "$@"
 
 _SWARMCONF = """#!/bin/sh
 if [ "$1 $2" = "cluster status" ]; then
-    if [ -e "$FAKE/made" ]; then echo '{{"clusters": [{{"name": "swarmconf-made"}}], "recorded": []}}'
+    if [ -e "$FAKE/made" ]; then echo '{{"clusters": [{{"name": "swarmconf-made"}}], "recorded": ["swarmconf-made"]}}'
     else echo '{{"clusters": [], "recorded": []}}'; fi
 elif [ "$1 $2" = "cluster down" ]; then
     echo "down $3" >> "$FAKE/events"
