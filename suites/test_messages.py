@@ -110,23 +110,6 @@ def _assert_origin(platform: Platform, before: model_stub.ModelCalls, reply: Any
     assert not origin.problems, "the reply is not provably from the workspace's runtime:\n" + "\n".join(origin.problems)
 
 
-def _endpoints(kube: Kube, namespace: str, service: str) -> list[str]:
-    """The ready endpoint addresses of a Service (its EndpointSlices)."""
-    slices = kube.list(
-        "discovery.k8s.io/v1",
-        "EndpointSlice",
-        namespace=namespace,
-        label_selector=f"kubernetes.io/service-name={service}",
-    )
-    return [
-        address
-        for eps in slices
-        for endpoint in eps.get("endpoints") or []
-        if (endpoint.get("conditions") or {}).get("ready", True)
-        for address in endpoint.get("addresses") or []
-    ]
-
-
 def _only_not_ready(problem: str) -> str:
     """``problem`` when it is the gate's "not ready" (HTTP 503, MSG-5) or none; any other fails the check."""
     assert not problem or problem.startswith("HTTP 503"), problem
@@ -188,7 +171,10 @@ def test_resolution_reads_the_published_service(
     ):
         with allure.step(f"the status publishes {moved} (to the same runtime); {published} leads nowhere"):
             wait_for(
-                lambda: (set(_endpoints(kube, namespace, moved)), _endpoints(kube, namespace, published)),
+                lambda: (
+                    faults.ready_endpoint_addresses(kube, namespace, moved),
+                    faults.ready_endpoint_addresses(kube, namespace, published),
+                ),
                 until=lambda eps: eps[0] == pod_ips and not eps[1],
                 description=f"{moved} leads to the runtime {sorted(pod_ips)} and {published} to nothing",
                 timeout=profile.budgets.heal,

@@ -182,6 +182,16 @@ def test_finalize_hook_fails_after_a_partial_teardown(
         with allure.step(f"1-2. the workspace and its UserSwarm are deleted while the finalize hook is {mode}"):
             deletion.delete_through_api(target)
             deletion.wait_terminating(platform, target.snap)
+            if (broken_hook := hook) is not None:
+                # Metacontroller finalizing through the broken hook: its cache has seen the deletion, so no sync
+                # of the parent (through the real sync hook, on a stale view) can bring back what is deleted next.
+                wait_for(
+                    lambda: [c for c in broken_hook.calls(target.snap.name) if c["finalizing"]],
+                    until=bool,
+                    description=f"Metacontroller calls the {mode} finalize hook for {target.snap.name}",
+                    timeout=profile.budgets.delete,
+                    interval=1.0,
+                )
         with allure.step("part of the teardown is done (the StatefulSet and the ConfigMap are gone)"):
             faults.delete_children(kube, partial)
         with allure.step(f"3. the teardown is stuck because the hook is {mode}"):
