@@ -29,6 +29,12 @@ from swarmconf.reports.summary import area_of
 
 BAD = ("failed", "error")
 STATUSES = ("passed", "failed", "error", "skipped", "not-enforceable", "not-reached")
+#: A test named by several clauses is listed under each, its status as far as that clause goes (a failure blamed
+#: on one clause leaves the others "not reached"): its outcome in a run is the worst of them.
+_SEVERITY = {
+    status: rank
+    for rank, status in enumerate(("passed", "not-enforceable", "skipped", "not-reached", "failed", "error"))
+}
 
 
 @dataclass
@@ -101,8 +107,10 @@ class Stability:
 
     @property
     def ok(self) -> bool:
-        """True when every run wrote a summary, left nothing behind, and no test ever failed or errored."""
-        runs_ok = all(r["summary"] and not r["leftovers"] and r["exit_matches"] for r in self.runs)
+        """True when every run wrote a summary, exited 0, left nothing behind, and no test ever failed or errored."""
+        runs_ok = all(
+            r["summary"] and r["exit_code"] == 0 and not r["leftovers"] and r["exit_matches"] for r in self.runs
+        )
         return bool(self.runs) and runs_ok and all(t.kind == "stable" for t in self.tests)
 
 
@@ -116,7 +124,8 @@ def aggregate(runs: Sequence[RunOutcome], peak: Peak | None = None) -> Stability
                 hist = tests.setdefault(t["nodeid"], TestHistory(t["nodeid"], ()))
                 if entry["id"] not in hist.clauses:
                     hist.clauses += (entry["id"],)
-                if run_id in hist.outcomes:
+                seen = hist.outcomes.get(run_id)
+                if seen is not None and _SEVERITY.get(t["status"], 0) <= _SEVERITY.get(seen, 0):
                     continue
                 hist.outcomes[run_id] = t["status"]
                 hist.seconds[run_id] = float(t.get("duration", 0.0))

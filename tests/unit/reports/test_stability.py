@@ -5,7 +5,8 @@ unit           cases
 =============  ====================================================================================
 aggregate      one history per test across runs; messages kept for non-passing outcomes only
 kind           stable (always pass, or a steady skip); flaky (pass + fail/error); broken (never passes)
-ok             false with any flaky/broken test, a run without summary, or leftovers after a run
+ok             false with any flaky/broken test, a run without summary or exiting non-zero, or leftovers
+aggregate      a test listed under several clauses: its worst status in a run is its outcome
 write          stability.json / stability.md content
 =============  ====================================================================================
 """
@@ -52,8 +53,43 @@ def test_histories_and_kinds() -> None:
     assert not stab.ok
 
 
+def test_a_failure_blamed_on_one_clause_is_the_tests_outcome_not_its_other_clauses_not_reached() -> None:
+    """A test proving DEL-5 and RPR-3 failed on RPR-3: listed under DEL-5 first as not reached. The first entry
+    won before, and a stability report called the test stable and the whole series ok (this session's run 5)."""
+    records = [
+        TestRecord("t::hook", ("DEL-5", "RPR-3"), S.FAILED, message="recreated", blamed=("RPR-3",)),
+        TestRecord("t::other", ("DEL-5",), S.PASSED),
+    ]
+    selection = Selection(collected={r.nodeid: r.clauses for r in records})
+    data: dict[str, Any] = summary.as_dict(judge(records, selection, level=Level.BASELINE), run_id="r2")
+    by_clause = {c["id"]: c["tests"] for c in data["clauses"] if c["tests"]}
+    assert [t["status"] for t in by_clause["DEL-5"] if t["nodeid"] == "t::hook"] == ["not-reached"]  # the trap
+    failed = RunOutcome("r2", data, int(data["exit_code"]), 100.0)
+    green = run("r1", hook=S.PASSED)
+    stab = stability.aggregate([green, failed])
+    hook = next(t for t in stab.tests if t.nodeid == "t::hook")
+    assert hook.outcomes == {"r1": "passed", "r2": "failed"} and hook.kind == "flaky"
+    assert hook.messages["r2"] == "recreated"
+    assert not stab.ok
+
+
+def test_ok_needs_every_run_to_exit_0() -> None:
+    """Even when every test it recorded passed: a run that exited 1 did not gate green."""
+    green = _exited_0(run("r1", a=S.PASSED))
+    assert stability.aggregate([green]).ok
+    assert green.summary is not None
+    assert not stability.aggregate([RunOutcome("r1", {**green.summary, "exit_code": 1}, 1, 1.0)]).ok
+    assert not stability.aggregate([run("r1", a=S.PASSED)]).ok  # exit 6: the run judged one clause of many
+
+
+def _exited_0(outcome: RunOutcome) -> RunOutcome:
+    """``outcome`` as a whole-suite run that gated green (``run`` judges one clause of many: exit 6, partial)."""
+    assert outcome.summary is not None
+    return RunOutcome(outcome.run_id, {**outcome.summary, "exit_code": 0}, 0, outcome.seconds)
+
+
 def test_ok_needs_every_summary_and_no_leftovers() -> None:
-    green = run("r1", a=S.PASSED)
+    green = _exited_0(run("r1", a=S.PASSED))
     assert stability.aggregate([green]).ok
     assert not stability.aggregate([green, RunOutcome("r2", None, 3, 5.0)]).ok
     assert not stability.aggregate([RunOutcome("r1", green.summary, 0, 1.0, ("Pod/x",))]).ok
