@@ -78,16 +78,18 @@ def processes_of(run_id: str) -> list[str]:
 def leftovers(kube: Any, run_id: str) -> list[str]:
     """What the run left: processes, run-labelled objects, its users' UserSwarms and children, lock files,
     probe network namespaces."""
-    from swarmconf.fixtures.cleanup import RUN_LABEL, SWEPT_KINDS
-    from swarmconf.fixtures.profiles import load_profile
+    from swarmconf.fixtures.cleanup import RUN_LABEL, SWEPT_KINDS, own_swarms, user_prefix
+    from swarmconf.fixtures.profiles import dig, load_profile
     from swarmconf.fixtures.reachability import list_netns, run_of_netns, run_token
-    from swarmconf.selftest.leftovers import user_prefix
 
     found = processes_of(run_id)
     profile = load_profile("reference")
-    for api_version, kind in (*SWEPT_KINDS, (profile.crd.api_version, profile.crd.kind)):
+    for api_version, kind in SWEPT_KINDS:
         for obj in kube.list(api_version, kind, label_selector=f"{RUN_LABEL}={run_id}"):
             found.append(f"{kind} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}")
+    swarm_kind = (profile.crd.api_version, profile.crd.kind)
+    for obj in own_swarms(kube, run_id, swarm_kind, user_of=lambda s: dig(s, profile.swarm.user)):
+        found.append(f"{profile.crd.kind} /{obj['metadata']['name']}")
     prefix = user_prefix(run_id)
     for api_version, kind in (("apps/v1", "StatefulSet"), ("v1", "PersistentVolumeClaim"), ("v1", "ConfigMap")):
         for obj in kube.list(api_version, kind):

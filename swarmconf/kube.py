@@ -41,6 +41,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 from kubernetes.stream import stream
 
+from swarmconf.processes import pid_alive
+
 FIELD_MANAGER = "swarm-conformance"
 
 #: Patch flavours accepted by :meth:`Kube.patch`, by their content type.
@@ -368,16 +370,6 @@ def _transport_cause(exc: BaseException) -> BaseException | None:
 CREDENTIALS_DIR_PREFIX = "swarmconf-kube-"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
-
-
 @functools.cache
 def credentials_dir() -> Path:
     """This process's own directory for the client certificates and keys a kubeconfig holds inline.
@@ -390,7 +382,7 @@ def credentials_dir() -> Path:
     root = Path(tempfile.gettempdir())
     for stale in root.glob(f"{CREDENTIALS_DIR_PREFIX}*"):
         pid = stale.name.removeprefix(CREDENTIALS_DIR_PREFIX)
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     path = root / f"{CREDENTIALS_DIR_PREFIX}{os.getpid()}"
     path.mkdir(mode=0o700, exist_ok=True)

@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...processes import pid_alive
 from ...waits import WaitTimeout, wait_for
 from ..proc import CommandError, run
 
@@ -159,15 +160,6 @@ def spawn_detached(cmd: list[str], log: Path) -> int:
         ["sh", "-c", script, "sh", str(log), *cmd], capture_output=True, text=True, check=True, timeout=30, env=env
     )
     return int(result.stdout.strip())
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process; a zombie (exited, not yet reaped by its parent) counts as gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def ensure_docker(log: Path) -> DockerEngine:

@@ -4,9 +4,9 @@ Some defects leave objects behind by design (``reference/DEFECTS.md``: ``del3`` 
 orphans every child, ``rpr4`` gives children a second owner), and the run's teardown cannot remove them while
 the defect was on. After each inner run (the defect off again) this finds:
 
-* UserSwarms still labelled with the run's ID;
+* UserSwarms still labelled with the run's ID, or of the run's users (one stopped before it was labelled);
 * children (the profile's child kinds, in the runtime namespace) of the run's users whose UserSwarm is gone.
-  A run's users are named ``u<last 6 characters of the run ID>-…`` (``swarmconf.fixtures.tenants.TenantBook``),
+  A run's users are named ``u<last 6 characters of the run ID>-…`` (``swarmconf.fixtures.cleanup.user_prefix``),
   and the children carry the user label, so nothing of another run is ever touched.
 
 and deletes them, returning what it removed so the matrix can say so (on the baseline, any leftover is a
@@ -17,23 +17,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmconf.fixtures.cleanup import RUN_LABEL
+from swarmconf.fixtures.cleanup import own_swarms, user_prefix
 from swarmconf.fixtures.platform import Platform
+from swarmconf.fixtures.profiles import dig
 from swarmconf.kube import KubeError
 
-
-def user_prefix(run_id: str) -> str:
-    """The prefix of every user ID a run's tenant factory makes."""
-    return f"u{run_id[-6:]}-"
+__all__ = ["find", "remove", "user_prefix"]
 
 
 def find(platform: Platform, run_id: str) -> list[dict[str, Any]]:
     """The run's leftover UserSwarms and orphaned children (see the module docstring)."""
     crd, children = platform.profile.crd, platform.profile.children
-    swarms = platform.kube.list(crd.api_version, crd.kind, label_selector=f"{RUN_LABEL}={run_id}")
-    for s in swarms:
-        s.setdefault("apiVersion", crd.api_version)
-        s.setdefault("kind", crd.kind)
+    user = platform.profile.swarm.user
+    swarms = own_swarms(platform.kube, run_id, (crd.api_version, crd.kind), user_of=lambda s: dig(s, user))
     alive = {s["metadata"]["name"] for s in platform.swarms()}
     found = list(swarms)
     for api_version, kind in platform.child_kinds():

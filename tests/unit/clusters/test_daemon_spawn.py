@@ -8,7 +8,8 @@ import os
 import signal
 from pathlib import Path
 
-from swarmconf.clusters.engine.daemon import pid_alive, spawn_detached
+from swarmconf.clusters.engine.daemon import spawn_detached
+from swarmconf.processes import pid_alive
 from swarmconf.waits import wait_for
 
 
