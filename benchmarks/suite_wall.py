@@ -84,6 +84,7 @@ def report(runs: list[dict[str, Any]], usage: NodeUsage | None, args: argparse.N
             for nodeid, median in slowest_by_median(seconds)
         ],
         "peak_cpu_percent": peak["cpu_percent"] if peak else None,
+        "peak_cpu_from": peak.get("cpu_from", "docker stats") if peak else None,
         "peak_memory_bytes": peak["memory_bytes"] if peak else None,
         "samples": peak["samples"] if peak else 0,
     }
@@ -99,7 +100,8 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     if data["peak_cpu_percent"] is not None:
         lines.append(
-            f"- cluster peak: CPU {data['peak_cpu_percent']:.0f} % (100 % = one core), memory "
+            f"- cluster peak: CPU {data['peak_cpu_percent']:.0f} % (100 % = one core; from "
+            f"{data.get('peak_cpu_from') or 'docker stats'}), memory "
             f"{data['peak_memory_bytes'] / 2**30:.2f} GiB ({data['samples']} samples)"
         )
     lines += ["", "| run | exit | wall s | tests s |", "|---|---|---|---|"]

@@ -188,5 +188,13 @@ def test_the_clusters_peak_is_reported_or_said_to_be_missing() -> None:
     assert "- cluster peak: not measured (not a kind cluster)" in stability.markdown(stability.aggregate(runs))
     assert stability.as_dict(stability.aggregate(runs))["cluster_peak"] is None
     stab = stability.aggregate(runs, Peak(190.4, 2.5 * 2**30, 40))
-    assert "- cluster peak: CPU 190 % (100 % = one core), memory 2.50 GiB (40 samples)" in stability.markdown(stab)
-    assert stability.as_dict(stab)["cluster_peak"] == {"cpu_percent": 190.4, "memory_bytes": 2684354560, "samples": 40}
+    assert (
+        "- cluster peak: CPU 190 % (100 % = one core; from docker stats), memory 2.50 GiB (40 samples)"
+        in stability.markdown(stab)
+    )
+    assert stability.as_dict(stab)["cluster_peak"] == {
+        "cpu_percent": 190.4,
+        "cpu_from": "docker stats",
+        "memory_bytes": 2684354560,
+        "samples": 40,
+    }
