@@ -72,7 +72,8 @@ class ChildWatch:
         self._ready.wait(10)
 
     def _run(self) -> None:
-        version = self.kube.core.list_namespaced_config_map(CHILD_NS).metadata.resource_version
+        listed = self.kube.core.list_namespaced_config_map(CHILD_NS)
+        version = listed.metadata.resource_version if listed.metadata else None
         self._ready.set()
         for event in self._watch.stream(
             self.kube.core.list_namespaced_config_map, CHILD_NS, resource_version=version, timeout_seconds=900
@@ -90,7 +91,10 @@ class ControllerCgroup:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         pod = kube.core.read_namespaced_pod(f"{WORKLOAD}-0", NAMESPACE)
-        self.image_id = pod.status.container_statuses[0].image_id
+        statuses = (pod.status and pod.status.container_statuses) or []
+        if not statuses:
+            raise RuntimeError(f"pod {NAMESPACE}/{WORKLOAD}-0 has no container status yet")
+        self.image_id = statuses[0].image_id
 
     def sample(self) -> dict[str, float]:
         """``cpu_s`` so far, ``working_set`` and ``max_usage`` bytes."""

@@ -20,6 +20,7 @@ Scenarios (fault → proof that it held):
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -330,7 +331,7 @@ def test_reaper_survives_one_failing_item(
                         resource=crd.plural,
                         target=snap.name,
                         labels=labels,
-                        probe=lambda name=snap.name: faults.delete_refused(kube, crd.api_version, crd.kind, name),
+                        probe=functools.partial(faults.delete_refused, kube, crd.api_version, crd.kind, snap.name),
                         timeout=profile.budgets.verify,
                     )
                 )
